@@ -1,0 +1,14 @@
+"""Seeing Attention's support package: one module per idea, in the book's order.
+
+- ``utils.attention``  NumPy math: softmax, masks, score functions, attention, encodings.
+- ``utils.layers``     PyTorch modules: attention layers, multi-head, Transformer, Bahdanau.
+- ``utils.tasks``      seeded toy data and tasks (nothing is downloaded).
+- ``utils.training``   a small training loop with a progress bar.
+- ``utils.plotting``   matplotlib figures for the static pictures.
+- ``utils.explorer``   sliders that redraw heatmaps, live and in the static HTML book.
+
+Modules are imported on demand (``from utils import attention``) so that importing the
+NumPy parts never pays for importing PyTorch.
+"""
+
+__version__ = "0.1.0"
