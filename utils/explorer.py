@@ -311,12 +311,14 @@ def _png(panels) -> str:
 
 
 # The static page's only script: read the controls' positions, show the matching state.
+# Each state's HTML is parsed once, on its first visit, and its nodes are reused afterwards.
 _SWITCH_JS = """(function () {
   var root = document.currentScript.parentNode;
   var data = JSON.parse(root.querySelector("script.sa-data").textContent);
   var view = root.querySelector(".sa-view");
   var inputs = Array.prototype.slice.call(root.querySelectorAll("[data-control]"));
-  var shown = data.index[+view.dataset.key];
+  var shown = data.index[+view.dataset.key], nodes = {};
+  nodes[shown] = view.firstElementChild;
   function position(el) { return el.type === "checkbox" ? (el.checked ? 1 : 0) : +el.value; }
   function update() {
     var key = 0;
@@ -326,7 +328,15 @@ _SWITCH_JS = """(function () {
       if (out) { out.textContent = data.labels[i][position(el)]; }
     });
     var state = data.index[key];
-    if (state !== shown) { view.innerHTML = data.states[state]; shown = state; }
+    if (state !== shown) {
+      if (!nodes[state]) {
+        var t = document.createElement("template");
+        t.innerHTML = data.states[state];
+        nodes[state] = t.content.firstElementChild;
+      }
+      view.replaceChildren(nodes[state]);
+      shown = state;
+    }
     view.dataset.key = key;
   }
   inputs.forEach(function (el) {

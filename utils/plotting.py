@@ -39,8 +39,7 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
     """Draw values (n_rows, n_cols) on ax; mask (bool, True = shown) greys out other cells."""
     values = np.asarray(values, dtype=float)
     shown = np.ma.masked_where(~np.asarray(mask, bool), values) if mask is not None else values
-    cm = matplotlib.colormaps[cmap].copy()
-    cm.set_bad("#dddddd")
+    cm = matplotlib.colormaps[cmap].with_extremes(bad="#dddddd")
     image = ax.imshow(shown, cmap=cm, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     n_rows, n_cols = values.shape
     if annotate is None:

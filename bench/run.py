@@ -1,0 +1,179 @@
+"""Benchmarks for the explorers, side by side in one run (``make bench``).
+
+(a) Python side, live kernel: time from a slider change to an updated picture, for an 8×8
+    annotated heatmap and for four 8×8 heads. Ours (the explorer: compute, render HTML, set the
+    widget's value) against the naive way (what ``interact`` with ``plt.imshow`` does on every
+    change: a new matplotlib figure, 64 text annotations, rendered to PNG).
+(b) Browser side, static book: time from a slider's input event to the repainted explorer, in
+    headless Chromium (the handler swaps the state in; we then force style and layout).
+(c) Each built chapter page's size: its HTML (which holds the precomputed states) plus the
+    images it loads.
+
+Prints a table and writes _build/bench.json. Medians over many repeats; the ratio is what to
+trust on a noisy machine, since both sides run in the same process minutes apart at most.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pathlib
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from utils.explorer import Explorer, Heatmap, Slider  # noqa: E402
+
+TOKENS = ["the", "cat", "sat", "on", "the", "mat", "and", "slept"]
+VALUES = [round(v, 2) for v in np.linspace(0.1, 3.0, 41)]
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(8, 16))
+HEADS = RNG.normal(size=(4, 16, 16)) / 4.0
+
+
+def weights(scale, head=None):
+    Xh = X if head is None else X @ HEADS[head]
+    return softmax(Xh @ X.T * scale / 4.0)  # (8, 8)
+
+
+def compute_one(scale):
+    return [Heatmap(weights(scale), TOKENS, TOKENS, "weights", weights=True)]
+
+
+def compute_four(scale):
+    return [Heatmap(weights(scale, h), TOKENS, TOKENS, f"head {h}", weights=True) for h in range(4)]
+
+
+def summary(samples):
+    ms = sorted(1e3 * s for s in samples)
+    return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
+
+
+def time_ours(compute, repeats=200):
+    box = Explorer(compute, [Slider("scale", VALUES, default=VALUES[0])], name="bench").widget()
+    slider, samples = box.controls[0], []
+    for k in range(repeats):
+        start = time.perf_counter()
+        slider.value = VALUES[(k % 40) + 1 if slider.value == VALUES[0] else 0]
+        samples.append(time.perf_counter() - start)
+    assert box.view.value.count("<td") == 64 * (1 if compute is compute_one else 4)
+    return summary(samples)
+
+
+def time_naive(n_heads, repeats=40):
+    """What interact + plt.imshow does per change: a new annotated figure, rendered to PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    samples = []
+    for k in range(repeats):
+        start = time.perf_counter()
+        fig, axes = plt.subplots(1, n_heads, figsize=(3.5 * n_heads, 3.2), squeeze=False)
+        for h, ax in enumerate(axes[0]):
+            w = weights(VALUES[k % 41], None if n_heads == 1 else h)
+            ax.imshow(w, vmin=0, vmax=1)
+            for i in range(8):
+                for j in range(8):
+                    ax.text(j, i, f"{w[i, j]:.2f}", ha="center", va="center", fontsize=7)
+            ax.set_xticks(range(8), TOKENS, rotation=90)
+            ax.set_yticks(range(8), TOKENS)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        samples.append(time.perf_counter() - start)
+    return summary(samples)
+
+
+def time_static(repeats=200):
+    """Median ms from an input event to the repainted static explorer, in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        for label, compute in (("8x8", compute_one), ("4 heads", compute_four)):
+            page_file = pathlib.Path(tmp) / "bench.html"
+            static = Explorer(compute, [Slider("scale", VALUES)], name="bench").static_html()
+            page_file.write_text(f"<!doctype html><meta charset=utf-8><body>{static}", encoding="utf-8")
+            page = browser.new_page()
+            page.goto(page_file.as_uri())
+            samples = page.evaluate("""(repeats) => {
+                const root = document.querySelector('.sa-explorer');
+                const slider = root.querySelector('input[type=range]');
+                const view = root.querySelector('.sa-view');
+                const out = [];
+                for (let k = 0; k < repeats; k++) {
+                    const t0 = performance.now();
+                    slider.value = String((+slider.value + 7) % (+slider.max + 1));
+                    slider.dispatchEvent(new Event('input', {bubbles: true}));
+                    view.getBoundingClientRect(); document.body.offsetHeight;  // force style+layout
+                    out.push(performance.now() - t0);
+                }
+                return out;
+            }""", repeats)
+            results[label] = summary([s / 1e3 for s in samples])
+            page.close()
+        browser.close()
+    return results
+
+
+def page_sizes():
+    html_dir = ROOT / "_build" / "html" / "chapters"
+    sizes = {}
+    for page in sorted(html_dir.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        images = set(re.findall(r'<img[^>]+src="([^"]+)"', text))
+        extra = sum((page.parent / src).stat().st_size for src in images
+                    if not src.startswith("data:") and (page.parent / src).exists())
+        sizes[page.name] = page.stat().st_size + extra
+    return sizes
+
+
+def main():
+    live = {"8x8": (time_ours(compute_one), time_naive(1)),
+            "4 heads": (time_ours(compute_four), time_naive(4))}
+    static = time_static()
+    sizes = page_sizes()
+    print("(a) live kernel, slider change -> updated picture (ms; median / p95)")
+    print(f"    {'case':9} {'ours':>14} {'naive':>16} {'naive / ours':>13}")
+    for case, ((om, op), (nm, np95)) in live.items():
+        print(f"    {case:9} {om:6.2f} / {op:5.2f} {nm:7.1f} / {np95:6.1f} {nm / om:12.0f}×")
+    print("(b) static book, input event -> repainted explorer in Chromium (ms; median / p95)")
+    for case, (m, p95) in static.items():
+        print(f"    {case:9} {m:6.2f} / {p95:5.2f}")
+    print("(c) chapter pages: HTML with precomputed states + images (MB)")
+    if not sizes:
+        print("    no built book found: run `make book` first")
+    for name, size in sizes.items():
+        print(f"    {name:36} {size / 1e6:6.2f}")
+    result = {"live_ours_ms": live["8x8"][0][0], "live_naive_ms": live["8x8"][1][0],
+              "live_ratio": live["8x8"][1][0] / live["8x8"][0][0],
+              "live_ours_4heads_ms": live["4 heads"][0][0], "live_naive_4heads_ms": live["4 heads"][1][0],
+              "static_switch_ms": static["8x8"][0], "static_switch_4heads_ms": static["4 heads"][0],
+              "page_bytes": sizes}
+    out = ROOT / "_build" / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

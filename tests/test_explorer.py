@@ -1,0 +1,208 @@
+"""The explorer mechanism: one renderer for the live widget and the static page.
+
+Runs under ipywidgets 8 (the main environment) and ipywidgets 7 (``make test-widgets7``), so it
+imports nothing but NumPy, matplotlib and ipywidgets.
+"""
+
+import base64
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from utils.explorer import Dropdown, Explorer, Slider, Toggle
+from utils.panels import Bars, Curve, Heatmap, Readout, render
+
+TOKENS = ["a", "b", "c", "d"]
+
+
+def softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def compute(scale, causal, which):
+    """A small attention picture whose every number depends on every control."""
+    X = np.random.default_rng(0).normal(size=(4, 3)) * (2.0 if which == "wide" else 1.0)
+    mask = np.tril(np.ones((4, 4), bool)) if causal else np.ones((4, 4), bool)
+    scores = X @ X.T * scale
+    weights = softmax(np.where(mask, scores, -np.inf))
+    return [Heatmap(scores, TOKENS, TOKENS, "scores", mask=mask, cmap="RdBu_r", center=0.0),
+            Heatmap(weights, TOKENS, TOKENS, "weights", weights=True, mask=mask),
+            Readout({"scale": scale, "which": which})]
+
+
+def make():
+    return Explorer(compute, [Slider("scale", [0.0, 0.5, 1.0, 2.0], default=1.0),
+                              Toggle("causal"),
+                              Dropdown("which", {"narrow": "narrow", "wide": "wide"})],
+                    name="test-explorer")
+
+
+def static_data(page: str) -> dict:
+    payload = re.search(r'<script type="application/json" class="sa-data">(.*?)</script>', page, re.S)
+    return json.loads(payload.group(1).replace("<\\/", "</"))
+
+
+class Cells(HTMLParser):
+    """Collect the text of every <td> in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self._in = [], False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "td":
+            self._in = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._in = False
+
+    def handle_data(self, data):
+        if self._in:
+            self.cells[-1] += data
+
+
+def cells(fragment: str):
+    parser = Cells()
+    parser.feed(fragment)
+    return parser.cells
+
+
+def test_static_states_are_the_live_renderer_output_for_every_position():
+    ex = make()
+    data = static_data(ex.static_html())
+    assert data["shape"] == [4, 2, 2]
+    n_checked = 0
+    for key, state in enumerate(data["index"]):
+        positions = np.unravel_index(key, data["shape"])  # the page's JS uses the same row-major key
+        values = {c.name: c.values[i] for c, i in zip(ex.controls, positions)}
+        assert data["states"][state] == ex.render(**values)
+        n_checked += 1
+    assert n_checked == 16
+
+
+def test_identical_states_are_stored_once():
+    ex = Explorer(lambda a, b: [Readout({"a": a})], [Slider("a", [1, 2, 3]), Slider("b", [1, 2])],
+                  name="test-dedupe")
+    data = static_data(ex.static_html())
+    assert len(data["index"]) == 6 and len(data["states"]) == 3  # b does not change the picture
+
+
+def test_live_widget_redraws_in_place_with_the_same_html():
+    ex = make()
+    box = ex.widget()
+    n_children = len(box.children)
+    scale, causal, which = box.controls
+    assert box.view.value == ex.render(scale=1.0, causal=False, which="narrow")
+    scale.value, causal.value, which.value = 2.0, True, "wide"
+    assert box.view.value == ex.render(scale=2.0, causal=True, which="wide")
+    assert len(box.children) == n_children  # redrawn in place, nothing stacked below
+
+
+def test_annotations_are_python_numbers_formatted():
+    S = np.array([[0.123, -4.5], [1e-3, 2.0]])
+    texts = cells(render(Heatmap(S, fmt="{:.2f}")))
+    assert texts == ["0.12", "\u22124.50", "0.00", "2.00"]
+
+
+def test_masked_cells_are_drawn_grey_and_may_hold_minus_infinity():
+    S = np.array([[1.0, -np.inf], [0.5, 0.25]])
+    mask = np.array([[True, False], [True, True]])
+    fragment = render(Heatmap(S, mask=mask))
+    assert fragment.count('class="sa-masked"') == 1
+    assert cells(fragment) == ["1.00", "\u00b7", "0.50", "0.25"]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_heatmap_rejects_non_finite_values(bad):
+    with pytest.raises(ValueError, match="not finite"):
+        Heatmap(np.array([[0.5, bad]]))
+
+
+def test_weights_heatmap_checks_row_sums():
+    Heatmap(np.array([[0.25, 0.75], [0.0, 0.0]]), weights=True)  # a fully masked row sums to 0
+    with pytest.raises(ValueError, match="rows summing to 1"):
+        Heatmap(np.array([[0.5, 0.6]]), weights=True)
+    with pytest.raises(ValueError, match=">= 0"):
+        Heatmap(np.array([[1.5, -0.5]]), weights=True)
+
+
+def test_a_bad_state_anywhere_in_the_sweep_fails_the_static_build():
+    def compute(x):
+        return [Heatmap(np.array([[np.inf if x == 2.0 else x]]))]  # one bad state, at x = 2
+
+    ex = Explorer(compute, [Slider("x", [0.0, 1.0, 2.0, 3.0], default=0.0)], name="test-bad")
+    with pytest.raises(ValueError, match="not finite"):
+        ex.static_html()
+
+
+def test_live_error_is_shown_in_place_not_raised():
+    def compute(x):
+        if x == 2:
+            raise RuntimeError("x must not be 2")
+        return [Readout({"x": x})]
+
+    box = Explorer(compute, [Slider("x", [1, 2], default=1)], name="test-live-error").widget()
+    box.controls[0].value = 2
+    assert "sa-error" in box.view.value and "x must not be 2" in box.view.value
+
+
+def test_controls_validate_defaults_and_names():
+    with pytest.raises(ValueError, match="not one of its values"):
+        Slider("d_k", [1, 2, 4], default=3)
+    with pytest.raises(ValueError, match="repeat"):
+        Explorer(compute, [Slider("a", [1]), Slider("a", [2])], name="test-dup")
+    with pytest.raises(ValueError, match="lowercase"):
+        Explorer(compute, [Slider("a", [1])], name="Bad Name")
+
+
+def test_too_many_states_or_bytes_are_refused():
+    with pytest.raises(ValueError, match="states"):
+        Explorer(compute, [Slider("a", range(100)), Slider("b", range(100))], name="test-big")
+    big = Explorer(lambda a: [Heatmap(np.full((20, 20), float(a)), fmt="{:.6f}")],
+                   [Slider("a", list(range(300)))], name="test-heavy")
+    with pytest.raises(ValueError, match="bytes"):
+        big.static_html()
+
+
+def test_static_controls_start_at_the_defaults():
+    page = make().static_html()
+    assert re.search(r'type="range" min="0" max="3" step="1" value="2" data-control="scale"', page)
+    assert re.search(r'<input type="checkbox" data-control="causal"[^>]*>', page)
+    assert "checked" not in re.search(r'<input type="checkbox"[^>]*>', page).group(0)
+    view = re.search(r'<div class="sa-view" data-key="(\d+)">', page)
+    assert int(view.group(1)) == np.ravel_multi_index((2, 0, 0), (4, 2, 2))
+
+
+def test_mimebundle_carries_static_html_widget_view_and_png():
+    bundle = make()._repr_mimebundle_()
+    assert 'data-explorer="test-explorer"' in bundle["text/html"]
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    view = bundle.get("application/vnd.jupyter.widget-view+json")
+    assert view is not None and len(view["model_id"]) > 0
+
+
+def test_dump_holds_every_state_with_raw_numbers(tmp_path, monkeypatch):
+    monkeypatch.setenv("SA_EXPLORER_DUMP", str(tmp_path))
+    make().static_html()
+    record = json.loads((tmp_path / "test-explorer.json").read_text())
+    assert record["shape"] == [4, 2, 2] and len(record["states"]) == 16
+    state = record["states"][-1]
+    assert state["values"] == {"scale": 2.0, "causal": True, "which": "wide"}
+    weights = np.array(state["panels"][1]["values"])
+    assert np.allclose(weights, compute(2.0, True, "wide")[1].values)
+
+
+def test_curves_and_bars_render_and_validate():
+    fragment = render([Curve(x=[0, 1, 2], ys={"y": [0.0, 1.0, 4.0]}, marker=1.0, title="c"),
+                       Bars(values=[1.0, 3.0], labels=["p", "q"], title="b")])
+    assert fragment.count("<svg") == 2 and "polyline" in fragment and fragment.count("<rect") == 2
+    with pytest.raises(ValueError, match="shape"):
+        Curve(x=[0, 1], ys={"y": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="not finite"):
+        Bars(values=[1.0, np.nan])
