@@ -1,0 +1,169 @@
+"""Every explorer in the built book: every state valid, every control moves the picture.
+
+The book build runs each explorer's full sweep with SA_EXPLORER_DUMP=_build/explorers, which
+writes every state's raw numbers (``utils.explorer``). These tests read those dumps and the
+built pages:
+
+- every state of every explorer holds finite values and weight rows summing to 1 (or 0 where
+  fully masked) — checked here again from the raw numbers, independently of the panels' own
+  checks;
+- in headless Chromium, with every request to another host blocked, moving each control of
+  each explorer changes the picture, and the numbers on the page for that position are Python's
+  numbers for it (cell texts of annotated heatmaps and readouts, formatted as the renderer does).
+"""
+
+import json
+import math
+import pathlib
+import random
+
+import numpy as np
+import pytest
+
+from utils.panels import MAX_TABLE_CELLS, _fmt
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DUMPS = ROOT / "_build" / "explorers"
+
+
+def load_dumps():
+    if not DUMPS.is_dir():
+        pytest.fail(f"{DUMPS} is missing: build the book with `make book` (it sets SA_EXPLORER_DUMP)")
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(DUMPS.glob("*.json"))}
+
+
+def explorers_on_pages(built_html, chapter_pages):
+    found = {}
+    for page in chapter_pages:
+        text = pathlib.Path(page).read_text(encoding="utf-8")
+        names = [part.split('"', 1)[0] for part in text.split('data-explorer="')[1:]]
+        found[pathlib.Path(page).name] = names
+    return found
+
+
+def test_every_chapter_has_an_explorer_and_every_explorer_was_swept(built_html, chapter_pages):
+    dumps = load_dumps()
+    found = explorers_on_pages(built_html, chapter_pages)
+    for page, names in found.items():
+        assert names, f"{page} has no explorer"
+    on_pages = [n for names in found.values() for n in names]
+    assert len(on_pages) == len(set(on_pages)), f"explorer names repeat: {sorted(on_pages)}"
+    missing = set(on_pages) - set(dumps)
+    assert not missing, f"explorers on pages without a sweep dump: {sorted(missing)}"
+
+
+def test_every_state_of_every_explorer_is_finite_with_weights_summing_to_one(built_html):
+    dumps = load_dumps()
+    assert dumps, "no explorer dumps found"
+    n_states = n_weight_rows = 0
+    for name, record in dumps.items():
+        assert len(record["states"]) == math.prod(record["shape"]), name
+        for state in record["states"]:
+            n_states += 1
+            for panel in state["panels"]:
+                if panel["type"] != "heatmap":
+                    continue
+                values = np.array(panel["values"], dtype=float)
+                visible = np.ones_like(values, bool) if panel["mask"] is None else np.array(panel["mask"])
+                assert np.isfinite(values[visible]).all(), (name, state["values"], panel["title"])
+                if panel["weights"]:
+                    shown = np.where(visible, values, 0.0)
+                    sums = shown.sum(axis=-1)
+                    n_weight_rows += sums.size
+                    assert (shown >= -1e-12).all(), (name, state["values"], panel["title"])
+                    assert np.all(np.isclose(sums, 1.0, atol=1e-6) | np.isclose(sums, 0.0, atol=1e-12)), (
+                        name, state["values"], panel["title"], sums)
+    assert n_states > 0 and n_weight_rows > 0
+    print(f"checked {n_states} states of {len(dumps)} explorers, {n_weight_rows} weight rows")
+
+
+def expected_texts(panel):
+    """What the page must show for a panel: annotated heatmap cells and readout values."""
+    if panel["type"] == "heatmap":
+        n_rows, n_cols = panel["shape"]
+        if not panel["annotate"] or n_rows * n_cols > MAX_TABLE_CELLS:
+            return None
+        mask = panel["mask"]
+        return [("\u00b7" if mask is not None and not mask[i][j] else _fmt(panel["fmt"], v))
+                for i, row in enumerate(panel["values"]) for j, v in enumerate(row)]
+    if panel["type"] == "readout":
+        return [v if isinstance(v, str) else _fmt(panel["fmt"], v) for v in panel["items"].values()]
+    return None
+
+
+READ_VIEW = """root => Array.from(root.querySelectorAll('.sa-view .sa-panel')).map(p => ({
+    title: p.dataset.title,
+    texts: Array.from(p.querySelectorAll('td')).map(td => td.textContent)}))"""
+
+SET_CONTROL = """(root, [name, position]) => {
+    const el = root.querySelector(`[data-control="${name}"]`);
+    if (el.type === 'checkbox') el.checked = position === 1; else el.value = String(position);
+    el.dispatchEvent(new Event('input', {bubbles: true}));
+    return root.querySelector('.sa-view').innerHTML; }"""
+
+
+def positions_to_try(n, rng):
+    return list(range(n)) if n <= 8 else sorted({0, n - 1, n // 2, *rng.sample(range(n), 3)})
+
+
+def check_state(root, record, positions, where):
+    key = int(np.ravel_multi_index(positions, record["shape"]))
+    state = record["states"][key]
+    assert state["positions"] == list(positions)
+    shown = root.evaluate(READ_VIEW)
+    assert [p["title"] for p in shown] == [p["title"] for p in state["panels"]], where
+    for panel, on_page in zip(state["panels"], shown):
+        want = expected_texts(panel)
+        if want is not None:
+            assert on_page["texts"] == want, f"{where}: panel {panel['title']!r} shows other numbers"
+
+
+def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, book_server, offline_page):
+    dumps = load_dumps()
+    rng = random.Random(0)
+    n_moves = 0
+    for page_path in chapter_pages:
+        rel = pathlib.Path(page_path).relative_to(built_html).as_posix()
+        page = offline_page
+        page.goto(f"{book_server}/{rel}")
+        for root in page.query_selector_all(".sa-explorer"):
+            record = dumps[root.get_attribute("data-explorer")]
+            defaults = [c["default"] for c in record["controls"]]
+            default_html = root.evaluate("r => r.querySelector('.sa-view').innerHTML")
+            for i, control in enumerate(record["controls"]):
+                changed = False
+                for pos in positions_to_try(len(control["labels"]), rng):
+                    positions = list(defaults)
+                    positions[i] = pos
+                    view_html = root.evaluate(SET_CONTROL, [control["name"], pos])
+                    check_state(root, record, positions, f"{rel} {record['name']} {control['name']}={pos}")
+                    changed |= view_html != default_html
+                    n_moves += 1
+                assert changed, f"{rel}: {record['name']}: moving {control['name']} never changed the picture"
+                root.evaluate(SET_CONTROL, [control["name"], defaults[i]])
+            if len(record["controls"]) > 1:  # several controls at once, not only the first
+                for _ in range(3):
+                    positions = [rng.randrange(len(c["labels"])) for c in record["controls"]]
+                    for control, pos in zip(record["controls"], positions):
+                        root.evaluate(SET_CONTROL, [control["name"], pos])
+                    check_state(root, record, positions, f"{rel} {record['name']} {positions}")
+                    n_moves += 1
+        assert not page.sa_console_errors, f"{rel}: console errors {page.sa_console_errors}"
+        assert not page.sa_external, f"{rel}: requests to other hosts {page.sa_external}"
+    assert n_moves > 0
+    print(f"moved controls {n_moves} times")
+
+
+def test_every_chapter_page_stays_under_3_mb_with_its_precomputed_states(built_html, chapter_pages):
+    import re
+
+    sizes = {}
+    for page_path in chapter_pages:
+        page = pathlib.Path(page_path)
+        text = page.read_text(encoding="utf-8")
+        images = set(re.findall(r'<img[^>]+src="([^"]+)"', text))
+        extra = sum((page.parent / src).stat().st_size for src in images
+                    if not src.startswith("data:") and (page.parent / src).exists())
+        sizes[page.name] = page.stat().st_size + extra
+    heavy = {name: size for name, size in sizes.items() if size > 3_000_000}
+    assert not heavy, f"pages over 3 MB (HTML + images): {heavy}"

@@ -1,0 +1,81 @@
+"""A small, generic training loop with a progress bar, and a few helpers around it.
+
+    history = train(model, batches, loss_fn, optimizer, epochs=20)
+
+`batches` is anything that can be iterated once per epoch (a list of tuples, a DataLoader);
+`loss_fn(model, batch)` returns a scalar loss tensor, so one loop serves regression,
+classification and sequence-to-sequence alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+
+def set_seed(seed):
+    """Seed torch and NumPy's global generators (for model initialisation and dropout)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def make_batches(*tensors, batch_size, shuffle=True, seed=0):
+    """Split tensors (same first dimension) into a list of batches of tuples.
+
+    The order is shuffled once with `seed`, so the list is the same on every run. Returns
+    [(t1[idx], t2[idx], ...), ...]; the last batch may be smaller.
+    """
+    n = tensors[0].shape[0]
+    if any(t.shape[0] != n for t in tensors):
+        raise ValueError(f"all tensors need the same first dimension, got {[tuple(t.shape) for t in tensors]}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(n)
+    return [tuple(t[order[i : i + batch_size]] for t in tensors) for i in range(0, n, batch_size)]
+
+
+def train(model, batches, loss_fn, optimizer, epochs=1, clip_grad=None, progress=True, desc="training"):
+    """Run `epochs` passes over `batches`, one optimizer step per batch.
+
+    loss_fn(model, batch) → scalar tensor. clip_grad: optional max gradient norm.
+    progress: show a tqdm bar (False to hide it). Puts the model in train mode.
+    Returns the loss of every step, a list of floats.
+    """
+    model.train()
+    history = []
+    bar = tqdm(total=epochs * len(batches), desc=desc, disable=not progress)
+    for _ in range(epochs):
+        for batch in batches:
+            loss = loss_fn(model, batch)
+            optimizer.zero_grad()
+            loss.backward()
+            if clip_grad is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            optimizer.step()
+            history.append(loss.item())
+            bar.update()
+            bar.set_postfix(loss=f"{history[-1]:.4f}")
+    bar.close()
+    return history
+
+
+def teacher_forcing_loss(model, batch, pad_id=0):
+    """Cross-entropy of a sequence-to-sequence model: read tgt[:, :-1], predict tgt[:, 1:].
+
+    model(src, tgt_in) → (logits (B, n_t, vocab), weights); batch = (src, tgt). Padding is ignored.
+    """
+    src, tgt = batch
+    logits, _ = model(src, tgt[:, :-1])  # (B, n_t - 1, vocab)
+    return F.cross_entropy(logits.transpose(1, 2), tgt[:, 1:], ignore_index=pad_id)
+
+
+def accuracy(logits, labels, ignore_index=None):
+    """Fraction of positions where argmax(logits) equals labels.
+
+    logits: (..., n_classes); labels: (...), long. Positions with label == ignore_index are skipped.
+    """
+    correct = logits.argmax(dim=-1) == labels
+    if ignore_index is not None:
+        keep = labels != ignore_index
+        return (correct & keep).sum().item() / max(keep.sum().item(), 1)
+    return correct.float().mean().item()
