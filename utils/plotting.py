@@ -57,7 +57,7 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
         ax.set_yticks(range(n_rows), [str(r) for r in rows])
     if cols is not None:
         ax.set_xticks(range(n_cols), [str(c) for c in cols])
-    ax.set_title(title)
+    ax.set_title(_drawable(title))
     ax.set_ylabel(row_title)
     ax.set_xlabel(col_title)
     if colorbar:
@@ -103,27 +103,28 @@ def panels_figure(panels):
                 ax.plot(a, b, ".", label=label, alpha=0.7)
             if p.marker is not None:
                 ax.axvline(p.marker, color="#d62728", ls="--")
-            ax.set(title=p.title, xlabel=p.xlabel, ylabel=p.ylabel,
+            ax.set(title=_drawable(p.title), xlabel=p.xlabel, ylabel=p.ylabel,
                    xscale="log" if p.logx else "linear", yscale="log" if p.logy else "linear")
             ax.legend(fontsize=8)
         elif isinstance(p, Bars):
             ax.bar(range(len(p.values)), p.values, color=p.colour)
-            ax.set(title=p.title, xlabel=p.xlabel, ylabel=p.ylabel)
+            ax.set(title=_drawable(p.title), xlabel=p.xlabel, ylabel=p.ylabel)
         elif isinstance(p, Readout):
             ax.axis("off")
             text = "\n".join(f"{k}: {v if isinstance(v, str) else p.fmt.format(v)}"
                              for k, v in p.items.items())
-            ax.text(0.0, 1.0, text, va="top", family="monospace", fontsize=9)
-            ax.set_title(p.title)
+            ax.text(0.0, 1.0, _drawable(text), va="top", family="monospace", fontsize=9)
+            ax.set_title(_drawable(p.title))
     return fig
 
 
+def _drawable(text: str) -> str:
+    """Drop characters matplotlib's default font cannot draw (CJK: e.g. 早 in '早 zǎo')."""
+    return "".join(ch for ch in str(text) if ord(ch) < 0x2E80).strip()
+
+
 def _latin(labels):
-    """Drop characters matplotlib's default font cannot draw (e.g. 早 in '早 zǎo')."""
+    """Tick labels without CJK characters; a label left empty becomes its index."""
     if labels is None:
         return None
-    out = []
-    for label in labels:
-        kept = "".join(ch for ch in str(label) if ord(ch) < 0x2E80).strip()
-        out.append(kept or str(len(out)))
-    return out
+    return [_drawable(label) or str(i) for i, label in enumerate(labels)]

@@ -1,0 +1,61 @@
+# Seeing Attention. Two commands do all the set-up on a fresh machine:
+#   make book   create .venv, install everything, build the HTML book (every notebook executed)
+#   make test   the same set-up, then every test (unit, notebooks via the build, browser, lint)
+# Also: make serve (serve the built book on 127.0.0.1), make bench (benchmarks), make clean.
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+# torch first and pinned: a bare "torch" requirement would pull a multi-GB CUDA build.
+TORCH_SPEC  ?= torch==2.13.0
+PORT        ?= 8000
+BUILD       := _build
+VENDOR      := book/_static/vendor
+JB_FLAGS    := --config book/_config.yml --toc book/_toc.yml -W --keep-going
+
+.PHONY: book test serve bench lint clean setup chromium
+
+setup: $(VENV)/.installed $(VENDOR)/.copied
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[book,test]"
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+# Everything the pages load is served by the book itself: copy it out of node_modules.
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cp node_modules/requirejs/require.js $(VENDOR)/require.min.js
+	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(VENDOR)/embed-amd.js
+	cp -r node_modules/mathjax/es5 $(VENDOR)/mathjax
+	touch $@
+
+book: setup
+	rm -rf $(BUILD)/html $(BUILD)/explorers $(BUILD)/jupyter_execute
+	SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers $(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html (or run: make serve)"
+
+chromium:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk)
+
+test: setup chromium lint
+	$(MAKE) --no-print-directory book
+	$(PY) -m pytest tests
+
+lint: setup
+	$(VENV)/bin/ruff check utils tests bench scripts chapters
+
+serve:
+	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILD)/html
+
+bench: setup chromium
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(BUILD) $(VENDOR)
