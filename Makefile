@@ -13,7 +13,7 @@ BUILD       := _build
 VENDOR      := book/_static/vendor
 JB_FLAGS    := --config book/_config.yml --toc book/_toc.yml -W --keep-going
 
-.PHONY: book test serve bench lint clean setup chromium
+.PHONY: book test test-widgets7 serve bench lint clean setup chromium
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
@@ -31,7 +31,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(VENDOR)/.copied: node_modules/.package-lock.json
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
 	cp node_modules/requirejs/require.js $(VENDOR)/require.min.js
-	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(VENDOR)/embed-amd.js
+	mkdir -p $(VENDOR)/@jupyter-widgets/html-manager
+	cp -r node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/@jupyter-widgets/html-manager/dist
+	rm -f $(VENDOR)/@jupyter-widgets/html-manager/dist/*.map
 	cp -r node_modules/mathjax/es5 $(VENDOR)/mathjax
 	touch $@
 
@@ -43,9 +45,19 @@ book: setup
 chromium:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk)
 
-test: setup chromium lint
+test: setup chromium lint test-widgets7
 	$(MAKE) --no-print-directory book
 	$(PY) -m pytest tests
+
+# The explorer must also work under ipywidgets 7 (Colab ships 7): its unit tests run again in a
+# small second environment with ipywidgets 7 and no torch.
+$(VENV)-w7/.installed: pyproject.toml
+	test -x $(VENV)-w7/bin/python || $(PYTHON) -m venv $(VENV)-w7
+	$(VENV)-w7/bin/python -m pip install --quiet "numpy>=1.23" "matplotlib>=3.6" "ipywidgets>=7.6,<8" pytest
+	touch $@
+
+test-widgets7: $(VENV)-w7/.installed
+	cd tests && PYTHONPATH=$(CURDIR) ../$(VENV)-w7/bin/python -m pytest -q -p no:cacheprovider --noconftest test_explorer.py
 
 lint: setup
 	$(VENV)/bin/ruff check utils tests bench scripts chapters

@@ -125,7 +125,7 @@ def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, b
     for page_path in chapter_pages:
         rel = pathlib.Path(page_path).relative_to(built_html).as_posix()
         page = offline_page
-        page.goto(f"{book_server}/{rel}")
+        page.goto(f"{book_server}/{rel}", wait_until="load")
         for root in page.query_selector_all(".sa-explorer"):
             record = dumps[root.get_attribute("data-explorer")]
             defaults = [c["default"] for c in record["controls"]]

@@ -1,0 +1,123 @@
+"""The built book, as a reader meets it: every page in headless Chromium, offline.
+
+Each page must load with no console error, no failed request and no request to another host;
+math must be typeset by the book's own MathJax; every image must decode; every explorer's
+controls must be visible; and the reader's tools (launch menu, download, search, citations)
+must be there.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def all_pages(built_html):
+    skip = {"genindex.html", "index.html"}  # index.html only redirects (tested on its own)
+    return sorted(p for p in built_html.rglob("*.html")
+                  if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts)
+
+
+def repository_url():
+    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"].rstrip("/")
+
+
+def test_every_page_loads_offline_with_math_figures_and_explorer_controls(built_html, offline_page):
+    page = offline_page
+    pages = all_pages(built_html)
+    assert len(pages) >= 6, [p.name for p in pages]
+    n_math = n_images = n_controls = 0
+    for path in pages:
+        rel = path.relative_to(built_html).as_posix()
+        source = path.read_text(encoding="utf-8")
+        page.sa_console_errors.clear()
+        page.sa_failed.clear()
+        page.goto(f"{page.sa_server}/{rel}", wait_until="load")
+        if 'class="math' in source:
+            page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+            assert page.locator("mjx-container").count() > 0, f"{rel}: math not typeset"
+            assert page.locator("mjx-merror").count() == 0, f"{rel}: MathJax reported an error"
+            n_math += 1
+        broken = page.evaluate("""() => Array.from(document.images)
+            .filter(im => !im.complete || im.naturalWidth === 0).map(im => im.src)""")
+        assert not broken, f"{rel}: images that did not load: {broken}"
+        n_images += page.evaluate("() => document.images.length")
+        for root in page.query_selector_all(".sa-explorer"):
+            controls = root.query_selector_all("[data-control]")
+            assert controls, f"{rel}: explorer {root.get_attribute('data-explorer')} has no controls"
+            for control in controls:
+                assert control.is_visible(), f"{rel}: a control of an explorer is not visible"
+                n_controls += 1
+        assert not page.sa_external, f"{rel}: requests to other hosts: {page.sa_external}"
+        assert not page.sa_failed, f"{rel}: failed requests: {page.sa_failed}"
+        assert not page.sa_console_errors, f"{rel}: console errors: {page.sa_console_errors}"
+    assert n_math >= 3 and n_images > 0 and n_controls > 0, (n_math, n_images, n_controls)
+
+
+def test_index_redirects_to_the_introduction(offline_page):
+    page = offline_page
+    page.goto(f"{page.sa_server}/index.html")
+    page.wait_for_url("**/book/intro.html", timeout=10_000)
+    assert page.locator("h1").first.inner_text().startswith("Seeing Attention")
+
+
+def test_every_chapter_has_a_figure_an_explorer_exercises_and_a_summary(chapter_pages):
+    for path in chapter_pages:
+        html = path.read_text(encoding="utf-8")
+        name = path.name
+        assert re.search(r'<img[^>]+src="[^"]*_images/', html), f"{name}: no static figure"
+        assert "sa-explorer" in html, f"{name}: no explorer"
+        assert html.count('class="exercise') >= 3, f"{name}: fewer than 3 exercises"
+        assert html.count('class="solution') >= 3, f"{name}: fewer than 3 solutions"
+        assert re.search(r"<h2>Summary", html), f"{name}: no summary section"
+
+
+def test_launch_menu_download_and_repository_link_on_every_chapter(chapter_pages):
+    repo = repository_url()
+    slug = repo.split("github.com/")[1]
+    for path in chapter_pages:
+        html = path.read_text(encoding="utf-8")
+        notebook = f"chapters/{path.stem}.ipynb"
+        assert f"colab.research.google.com/github/{slug}/blob/main/{notebook}" in html, path.name
+        assert f"mybinder.org/v2/gh/{slug}/main?urlpath=tree/{notebook}" in html, path.name
+        assert f"_sources/chapters/{path.stem}.ipynb" in html, f"{path.name}: no .ipynb download"
+        downloaded = path.parent.parent / "_sources" / "chapters" / f"{path.stem}.ipynb"
+        assert downloaded.is_file(), f"{downloaded} is missing"
+
+
+def test_colab_cells_install_from_the_configured_repository():
+    repo = repository_url()
+    for nb in sorted((ROOT / "chapters").glob("*.ipynb")):
+        text = nb.read_text(encoding="utf-8")
+        assert f"git+{repo}" in text, f"{nb.name}: its Colab set-up cell does not install from {repo}"
+
+
+def test_citations_resolve_to_the_bibliography(built_html):
+    bib = (built_html / "book" / "bibliography.html").read_text(encoding="utf-8")
+    for author in ["Vaswani", "Bahdanau", "Luong", "Shaw", "Nadaraya", "Watson", "Ba", "He",
+                   "Zhang"]:
+        assert author in bib, f"bibliography lacks {author}"
+    cited = 0
+    for path in (built_html / "chapters").glob("*.html"):
+        cited += path.read_text(encoding="utf-8").count("bibliography.html#id")
+    assert cited > 0, "no chapter links a citation to the bibliography page"
+
+
+def test_glossary_gives_chinese_terms(built_html):
+    html = (built_html / "book" / "glossary.html").read_text(encoding="utf-8")
+    for term in ["注意力", "查询", "键", "值", "掩蔽", "多头注意力", "位置编码"]:
+        assert term in html, f"glossary lacks {term}"
+
+
+def test_search_finds_a_chapter(offline_page):
+    page = offline_page
+    page.goto(f"{page.sa_server}/search.html?q=softmax", wait_until="load")
+    page.wait_for_selector("#search-results li", timeout=20_000)
+    hits = page.locator("#search-results li").all_inner_texts()
+    assert any("Softmax" in h or "softmax" in h for h in hits), hits[:5]
+    assert not page.sa_external and not page.sa_console_errors
