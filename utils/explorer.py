@@ -311,15 +311,39 @@ def _png(panels) -> str:
 
 
 # The static page's only script: read the controls' positions, show the matching state.
-# Each state's HTML is parsed once, on its first visit, and its nodes are reused afterwards.
+# Each state's HTML is parsed once, on its first visit. Switching then patches the nodes on
+# the page in place (text, colours, attributes) where the two states have the same structure,
+# as heatmaps of one size do, and replaces only the parts that differ; so the browser restyles
+# a few dozen cells instead of laying out a new picture.
 _SWITCH_JS = """(function () {
   var root = document.currentScript.parentNode;
   var data = JSON.parse(root.querySelector("script.sa-data").textContent);
   var view = root.querySelector(".sa-view");
   var inputs = Array.prototype.slice.call(root.querySelectorAll("[data-control]"));
-  var shown = data.index[+view.dataset.key], nodes = {};
-  nodes[shown] = view.firstElementChild;
+  var shown = data.index[+view.dataset.key], parsed = {};
   function position(el) { return el.type === "checkbox" ? (el.checked ? 1 : 0) : +el.value; }
+  function patch(old, now) {
+    if (old.isEqualNode(now)) { return; }
+    if (old.nodeType !== now.nodeType || old.nodeName !== now.nodeName ||
+        old.childNodes.length !== now.childNodes.length) {
+      old.replaceWith(now.cloneNode(true));
+      return;
+    }
+    if (old.nodeType === 3) {
+      if (old.nodeValue !== now.nodeValue) { old.nodeValue = now.nodeValue; }
+      return;
+    }
+    var i, a;
+    for (i = old.attributes.length - 1; i >= 0; i--) {
+      if (!now.hasAttribute(old.attributes[i].name)) { old.removeAttribute(old.attributes[i].name); }
+    }
+    for (i = 0; i < now.attributes.length; i++) {
+      a = now.attributes[i];
+      if (old.getAttribute(a.name) !== a.value) { old.setAttribute(a.name, a.value); }
+    }
+    var o = old.firstChild, n = now.firstChild, next;
+    while (o) { next = o.nextSibling; patch(o, n); o = next; n = n.nextSibling; }
+  }
   function update() {
     var key = 0;
     inputs.forEach(function (el, i) {
@@ -329,12 +353,12 @@ _SWITCH_JS = """(function () {
     });
     var state = data.index[key];
     if (state !== shown) {
-      if (!nodes[state]) {
+      if (!parsed[state]) {
         var t = document.createElement("template");
         t.innerHTML = data.states[state];
-        nodes[state] = t.content.firstElementChild;
+        parsed[state] = t.content.firstElementChild;
       }
-      view.replaceChildren(nodes[state]);
+      patch(view.firstElementChild, parsed[state]);
       shown = state;
     }
     view.dataset.key = key;

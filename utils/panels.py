@@ -369,7 +369,7 @@ CSS = """
 .sa-panel figcaption{font-weight:600;margin:0 0 3px;font-size:12.5px}
 .sa-table{border-collapse:collapse;table-layout:fixed;margin:0}
 .sa-table td{width:2.7em;height:1.8em;text-align:center;padding:0;font-size:11.5px;
-  font-variant-numeric:tabular-nums;border:1px solid rgba(255,255,255,.35)}
+  border:1px solid rgba(255,255,255,.35)}
 .sa-table th{font-weight:500;padding:0 .35em;font-size:12px;white-space:nowrap}
 .sa-table th.sa-corner{font-weight:400;font-size:10.5px;opacity:.7}
 .sa-table td.sa-masked{background:repeating-linear-gradient(45deg,#ddd 0 3px,#f4f4f4 3px 6px);color:#777}
