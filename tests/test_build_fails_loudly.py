@@ -21,15 +21,17 @@ def test_a_notebook_error_fails_the_build_and_shows_the_traceback(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
     (book / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: chapters/broken\n",
-                                   encoding="utf-8")
+    toc = "format: jb-book\nroot: book/intro\nchapters:\n  - file: chapters/broken\n"
+    (book / "_toc.yml").write_text(toc, encoding="utf-8")
     (book / "intro.md").write_text("# Intro\n", encoding="utf-8")
     shutil.copytree(ROOT / "book" / "_static", book / "_static",
                     ignore=shutil.ignore_patterns("vendor"))
     (tmp_path / "chapters").mkdir()
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Broken"),
-                nbformat.v4.new_code_cell("def inner():\n    raise ValueError('scores have shape (3, 4)')\n\ninner()")]
+                nbformat.v4.new_code_cell("def inner():\n"
+                                          "    raise ValueError('scores have shape (3, 4)')\n\n"
+                                          "inner()")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "chapters" / "broken.ipynb")
     jb = pathlib.Path(sys.executable).parent / "jupyter-book"
