@@ -134,7 +134,7 @@ def local_mask(n, window):
     cost is O(n r) instead of O(n²), like a convolution window. window=0 keeps only the
     diagonal; window >= n - 1 allows everything.
     """
-    if window < 0:
+    if not window >= 0:  # also refuses NaN
         raise ValueError(f"window (the radius r) must be >= 0, got {window}")
     i = np.arange(n)
     return np.abs(i[:, None] - i[None, :]) <= window  # (n, n)
@@ -241,7 +241,7 @@ def attention(Q, K, V, mask=None, score="scaled_dot"):
     )
     if callable(score):
         scores = np.asarray(score(Q, K), dtype=np.float64)
-    elif score in _SCORES:
+    elif isinstance(score, str) and score in _SCORES:
         scores = _SCORES[score](Q, K)
     else:
         raise ValueError(f"score must be a callable or one of {sorted(_SCORES)}, got {score!r}")
