@@ -175,7 +175,7 @@ class MultiHeadAttention(nn.Module):
         return X.view(B, n, self.n_heads, self.d_head).transpose(1, 2)
 
     def forward(self, query, key, value, mask=None):
-        mask = self._head_mask(mask)
+        mask = self._head_mask(query, key, value, mask)
         Q = self.split_heads(self.w_q(query))  # (B, n_heads, n_q, d_head)
         K = self.split_heads(self.w_k(key))  # (B, n_heads, n_k, d_head)
         V = self.split_heads(self.w_v(value))  # (B, n_heads, n_k, d_head)
@@ -184,9 +184,17 @@ class MultiHeadAttention(nn.Module):
         concat = heads.transpose(1, 2).reshape(B, n_q, self.d_model)  # (B, n_q, d_model)
         return self.w_o(concat), weights  # (B, n_q, d_model), (B, n_heads, n_q, n_k)
 
-    def _head_mask(self, mask):
-        if mask is not None and mask.dim() == 3:
-            mask = mask.unsqueeze(1)  # (B, 1, n_q or 1, n_k): the same for every head
+    def _head_mask(self, query, key, value, mask):
+        """Check the shapes given; return the mask with a head axis if it had none."""
+        shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
+        if any(x.dim() != 3 or x.shape[-1] != self.d_model for x in (query, key, value)):
+            raise ValueError(f"query, key and value must be (B, n, d_model={self.d_model}), got {shapes}")
+        if key.shape[:2] != value.shape[:2] or query.shape[0] != key.shape[0]:
+            raise ValueError(f"expected query (B, n_q, d), key and value (B, n_k, d), got {shapes}")
+        if mask is not None:
+            if mask.dim() == 3:
+                mask = mask.unsqueeze(1)  # (B, 1, n_q or 1, n_k): the same for every head
+            _check_mask(mask, torch.Size((query.shape[0], self.n_heads, query.shape[1], key.shape[1])))
         return mask
 
 
@@ -199,7 +207,7 @@ class MultiHeadAttentionLoop(MultiHeadAttention):
     """
 
     def forward(self, query, key, value, mask=None):
-        mask = self._head_mask(mask)
+        mask = self._head_mask(query, key, value, mask)
         heads, weights = [], []
         for i in range(self.n_heads):
             rows = slice(i * self.d_head, (i + 1) * self.d_head)
@@ -236,6 +244,7 @@ class PositionalEncoding(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, X):
+        _check_length(X, self.PE.shape[0])
         return self.dropout(X + self.PE[: X.shape[1]].to(X.dtype))
 
 
@@ -251,8 +260,15 @@ class LearnedPositionalEncoding(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, X):
+        _check_length(X, self.P.num_embeddings)
         positions = torch.arange(X.shape[1], device=X.device)  # (n,)
         return self.dropout(X + self.P(positions))
+
+
+def _check_length(X, max_len):
+    if X.dim() != 3 or X.shape[1] > max_len:
+        raise ValueError(f"X {tuple(X.shape)} has {X.shape[1] if X.dim() == 3 else '?'} positions; "
+                         f"expected (B, n, d_model) with n <= max_len={max_len}")
 
 
 # ----------------------------------------------------------------------------- FFN, Add & Norm
