@@ -83,7 +83,7 @@ def digit_task(task, n_samples, min_len=3, max_len=8, seed=0):
 
 
 def to_digits(ids):
-    """A row of token ids → its digits as a string, e.g. [1, 5, 3, 2, 0] → "20" (BOS skipped, stops at EOS)."""
+    """A row of token ids → its digits as a string: [1, 5, 3, 2, 0] → "20" (skips BOS, stops at EOS)."""
     out = []
     for i in np.asarray(ids).tolist():
         if i == EOS:

@@ -29,7 +29,8 @@ def make_batches(*tensors, batch_size, shuffle=True, seed=0):
     """
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
-        raise ValueError(f"all tensors need the same first dimension, got {[tuple(t.shape) for t in tensors]}")
+        shapes = [tuple(t.shape) for t in tensors]
+        raise ValueError(f"all tensors need the same first dimension, got {shapes}")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(n)
     return [tuple(t[order[i : i + batch_size]] for t in tensors) for i in range(0, n, batch_size)]
 
