@@ -528,3 +528,6 @@ def test_local_p_weights_checks_centres_and_window():
         A.local_p_weights(randn(3, 5), np.zeros(2), D=1)
     with pytest.raises(ValueError, match=r"D .* > 0, got 0"):
         A.local_p_weights(randn(3, 5), np.zeros(3), D=0)
+    for sigma in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match=rf"sigma .* > 0, got {sigma}"):
+            A.local_p_weights(randn(3, 5), np.zeros(3), D=1, sigma=sigma)

@@ -307,6 +307,7 @@ def local_p_weights(scores, p_t, D, sigma=None, window=True):
     )
     _need(D > 0, f"D (window half-width) must be > 0, got {D}")
     sigma = D / 2 if sigma is None else sigma
+    _need(sigma > 0, f"sigma (width of the Gaussian) must be > 0, got {sigma}")  # NaN fails too
     s = np.arange(scores.shape[-1])  # (n_k,) source positions
     distance = s - p_t[..., None]  # (..., n_q, n_k)
     mask = np.abs(distance) <= D if window else None
