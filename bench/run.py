@@ -115,6 +115,7 @@ def time_static(repeats=200):
             page_file.write_text(f"<!doctype html><meta charset=utf-8><body>{static}", encoding="utf-8")
             page = browser.new_page()
             page.goto(page_file.as_uri())
+            page.wait_for_timeout(1000)  # a reader looks before moving; the page parses states when idle
             samples = page.evaluate("""(repeats) => {
                 const root = document.querySelector('.sa-explorer');
                 const slider = root.querySelector('input[type=range]');

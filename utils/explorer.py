@@ -344,6 +344,25 @@ _SWITCH_JS = """(function () {
     var o = old.firstChild, n = now.firstChild, next;
     while (o) { next = o.nextSibling; patch(o, n); o = next; n = n.nextSibling; }
   }
+  function parse(state) {
+    if (!parsed[state]) {
+      var t = document.createElement("template");
+      t.innerHTML = data.states[state];
+      parsed[state] = t.content.firstElementChild;
+    }
+    return parsed[state];
+  }
+  // Parse the states while the reader is reading, so that a first move is as quick as a later one.
+  var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 50); };
+  var next = 0;
+  function warm(deadline) {
+    var timed = deadline && deadline.timeRemaining;
+    while (next < data.states.length && (!timed || deadline.timeRemaining() > 2)) {
+      parse(next++);
+    }
+    if (next < data.states.length) { idle(warm); }
+  }
+  idle(warm);
   function update() {
     var key = 0;
     inputs.forEach(function (el, i) {
@@ -353,12 +372,7 @@ _SWITCH_JS = """(function () {
     });
     var state = data.index[key];
     if (state !== shown) {
-      if (!parsed[state]) {
-        var t = document.createElement("template");
-        t.innerHTML = data.states[state];
-        parsed[state] = t.content.firstElementChild;
-      }
-      patch(view.firstElementChild, parsed[state]);
+      patch(view.firstElementChild, parse(state));
       shown = state;
     }
     view.dataset.key = key;
