@@ -35,10 +35,13 @@ def make_batches(*tensors, batch_size, shuffle=True, seed=0):
     return [tuple(t[order[i : i + batch_size]] for t in tensors) for i in range(0, n, batch_size)]
 
 
-def train(model, batches, loss_fn, optimizer, epochs=1, clip_grad=None, progress=True, desc="training"):
+def train(model, batches, loss_fn, optimizer, epochs=1, clip_grad=None, progress=True, desc="training",
+          scheduler=None):
     """Run `epochs` passes over `batches`, one optimizer step per batch.
 
     loss_fn(model, batch) → scalar tensor. clip_grad: optional max gradient norm.
+    scheduler: optional learning-rate scheduler, stepped once after every optimizer step
+    (e.g. torch.optim.lr_scheduler.OneCycleLR with total_steps = epochs · len(batches)).
     progress: show a tqdm bar (False to hide it). Puts the model in train mode.
     Returns the loss of every step, a list of floats.
     """
@@ -53,6 +56,8 @@ def train(model, batches, loss_fn, optimizer, epochs=1, clip_grad=None, progress
             if clip_grad is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             history.append(loss.item())
             bar.update()
             bar.set_postfix(loss=f"{history[-1]:.4f}")
