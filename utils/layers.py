@@ -411,6 +411,11 @@ class Transformer(nn.Module):
         self.d_model, self.pad_id = d_model, pad_id
         self.src_embedding = nn.Embedding(src_vocab, d_model)
         self.tgt_embedding = nn.Embedding(tgt_vocab, d_model)
+        for embedding in (self.src_embedding, self.tgt_embedding):
+            # entries of size 1/√d_model: after the √d_model scaling they are of size 1, like the
+            # positional encoding's; PyTorch's default N(0, 1) would make them √d_model times
+            # larger and drown the positions
+            nn.init.normal_(embedding.weight, std=d_model**-0.5)
         self.positions = PositionalEncoding(d_model, max_len, dropout)
         self.encoder = Encoder(d_model, n_heads, d_ff, n_layers, dropout)
         self.decoder = Decoder(d_model, n_heads, d_ff, n_layers, dropout)
