@@ -198,6 +198,20 @@ def test_train_returns_one_loss_per_step_and_the_loss_decreases():
     assert model.weight.item() == pytest.approx(3.0, abs=0.05)
 
 
+def test_train_steps_the_scheduler_once_per_optimizer_step():
+    model = nn.Linear(1, 1)
+    batches = training.make_batches(torch.ones(10, 1), torch.zeros(10, 1), batch_size=4)  # 3 batches
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+    def loss_fn(m, batch):
+        return F.mse_loss(m(batch[0]), batch[1])
+
+    training.train(model, batches, loss_fn, optimizer, epochs=2, progress=False, scheduler=scheduler)
+    assert scheduler.last_epoch == 6
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.5**6)
+
+
 def test_train_shows_a_progress_bar_and_clips_gradients(capsys):
     model = nn.Linear(2, 1)
     before = [p.detach().clone() for p in model.parameters()]
