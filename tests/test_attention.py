@@ -300,6 +300,30 @@ def test_attention_fully_masked_query_gets_a_zero_row():
     np.testing.assert_array_equal(weights[2], 0.0)
 
 
+@pytest.mark.parametrize("n, r", [(9, 0), (9, 2), (9, 8), (9, 20), (1, 3)])
+def test_local_attention_equals_attention_with_a_local_mask(n, r):
+    Q, K, V = randn(2, n, 4), randn(2, n, 4), randn(2, n, 3)  # a batch of two
+    out, window_weights = A.local_attention(Q, K, V, r)
+    ref_out, ref_weights = A.attention(Q, K, V, mask=A.local_mask(n, r))
+    assert out.shape == (2, n, 3) and window_weights.shape == (2, n, 2 * r + 1)
+    np.testing.assert_allclose(out, ref_out, atol=1e-12)
+    for i in range(n):  # column c of row i is key i + c - r
+        for c in range(2 * r + 1):
+            j = i + c - r
+            expected = ref_weights[:, i, j] if 0 <= j < n else 0.0
+            np.testing.assert_allclose(window_weights[:, i, c], expected, atol=1e-12)
+
+
+def test_local_attention_rejects_bad_windows_and_shapes():
+    Q = randn(6, 4)
+    with pytest.raises(ValueError, match=r"window"):
+        A.local_attention(Q, Q, Q, -1)
+    with pytest.raises(ValueError, match=r"window"):
+        A.local_attention(Q, Q, Q, 1.5)
+    with pytest.raises(ValueError, match=r"one query, key and value per position"):
+        A.local_attention(Q, randn(7, 4), randn(7, 4), 2)
+
+
 def test_attention_score_options():
     Q, K, V = randn(3, 4), randn(5, 4), randn(5, 2)
     for name, fn in [("dot", A.dot_score), ("cosine", A.cosine_score), ("scaled_dot", A.scaled_dot_score)]:

@@ -29,6 +29,7 @@ __all__ = [
     "additive_score",
     "cosine_score",
     "attention",
+    "local_attention",
     "self_attention",
     "predict_position",
     "local_p_weights",
@@ -252,6 +253,40 @@ def attention(Q, K, V, mask=None, score="scaled_dot"):
     )
     weights = masked_softmax(scores, mask)  # (..., n_q, n_k)
     return weights @ V, weights  # (..., n_q, d_v), (..., n_q, n_k)
+
+
+def local_attention(Q, K, V, window):
+    """Restricted attention that computes only the 2r + 1 scores around each query.
+
+    Query i sees keys i - r .. i + r (r = window), as attention(Q, K, V, mask=local_mask(n, r))
+    does, but the keys and values are cut into sliding windows first, so the work and memory
+    are O(n r d) instead of O(n² d). Queries and keys are the same positions: n_q = n_k = n.
+    Q, K: (..., n, d_k)  V: (..., n, d_v). Returns output (..., n, d_v) and the window weights
+    (..., n, 2r + 1), column c holding the weight of key i + c - r (0 where that key does not
+    exist, at the two ends).
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    Q, K = _queries_keys(Q, K)
+    V = _finite("V", V)
+    _need(
+        Q.shape[-2] == K.shape[-2] == (V.shape[-2] if V.ndim >= 2 else -1),
+        f"local attention needs one query, key and value per position: Q {Q.shape}, K {K.shape}, "
+        f"V {V.shape}",
+    )
+    _need(window >= 0 and int(window) == window, f"window (the radius r) must be an integer >= 0, "
+                                                 f"got {window}")
+    r, n = int(window), Q.shape[-2]
+
+    def windows(X):  # (..., n, d) → (..., n, d, 2r + 1): row i holds positions i - r .. i + r
+        padded = np.pad(X, [(0, 0)] * (X.ndim - 2) + [(r, r), (0, 0)])  # r zero rows at each end
+        return sliding_window_view(padded, 2 * r + 1, axis=-2)
+
+    K_win, V_win = windows(K), windows(V)
+    scores = np.einsum("...nd,...ndw->...nw", Q, K_win) / np.sqrt(Q.shape[-1])  # (..., n, 2r + 1)
+    key_position = np.arange(n)[:, None] + np.arange(-r, r + 1)  # (n, 2r + 1)
+    weights = masked_softmax(scores, (key_position >= 0) & (key_position < n))
+    return np.einsum("...nw,...ndw->...nd", weights, V_win), weights  # (..., n, d_v), (..., n, 2r + 1)
 
 
 def self_attention(X):
