@@ -564,3 +564,11 @@ def test_attention_layer_masks_are_checked():
             layer(Q, K, V, mask=torch.ones(3, 5))
         with pytest.raises(ValueError, match=r"mask \(3, 4\) cannot broadcast to scores \(2, 3, 5\)"):
             layer(Q, K, V, mask=torch.ones(3, 4, dtype=torch.bool))
+
+
+def test_transformer_embeddings_match_the_positional_encodings_size():
+    torch.manual_seed(0)
+    model = L.Transformer(50, 60, d_model=64, n_heads=4)
+    for embedding in (model.src_embedding, model.tgt_embedding):
+        scaled = embedding.weight * 64**0.5  # what encode/decode add the encoding to
+        assert 0.8 < scaled.std().item() < 1.2  # like the encoding's entries, not √d_model times larger
