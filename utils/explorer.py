@@ -23,9 +23,13 @@ reader in each of the three places:
 2. **The static HTML book** (no kernel). When the cell runs at build time, the explorer also
    sweeps every combination of control positions, renders each state with the same renderer,
    and emits a ``text/html`` output: plain HTML controls, the default state, the rendered
-   states as JSON (identical states stored once) and ~25 lines of JavaScript that, on every
-   input event, looks up the state for the controls' positions and swaps it in. The book's
-   configuration tells MyST-NB to prefer ``text/html`` over the widget view.
+   states as JSON (identical states stored once) and a small script that, on every input
+   event, looks up the state for the controls' positions and swaps it in: it patches the
+   nodes that differ, and paints heatmap cells onto a canvas laid over the table (the colours
+   and texts are those of the rendered state, read from its HTML; the table's own cells follow
+   when the browser is idle), because a browser repaints a canvas several times faster than
+   it restyles and lays out 64 annotated table cells. The book's configuration tells MyST-NB
+   to prefer ``text/html`` over the widget view.
 3. **No widgets, no JavaScript** (GitHub's preview, a PDF). The ``text/html`` already contains
    the default state's picture, and the output also carries an ``image/png`` of the default
    state drawn by matplotlib, for formats that cannot show HTML.
@@ -310,30 +314,56 @@ def _png(panels) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-# The static page's only script: read the controls' positions, show the matching state.
-# Each state's HTML is parsed once, on its first visit. Switching then patches the nodes on
-# the page in place (text, colours, attributes) where the two states have the same structure,
-# as heatmaps of one size do, and replaces only the parts that differ; so the browser restyles
-# a few dozen cells instead of laying out a new picture.
+# The static page's only script. It reads the controls' positions and shows the matching
+# state. Each state's HTML is parsed once (while the reader reads). Switching patches the page's
+# nodes in place where two states have the same structure, and replaces only the parts that
+# differ. Heatmap cells are the exception: restyling and re-laying out 64 annotated table cells
+# costs the browser ~3 ms, so a canvas laid over each table repaints the cells (the colours and
+# texts Python rendered, read from the state's HTML) at once, and the table's own cells are
+# brought up to date when the browser is idle. Without JavaScript the table is all there is.
 _SWITCH_JS = """(function () {
   var root = document.currentScript.parentNode;
   var data = JSON.parse(root.querySelector("script.sa-data").textContent);
   var view = root.querySelector(".sa-view");
   var inputs = Array.prototype.slice.call(root.querySelectorAll("[data-control]"));
-  var shown = data.index[+view.dataset.key], parsed = {};
+  var shown = data.index[+view.dataset.key], states = {}, painters = null, pending = false;
+  var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 50); };
+  var map = function (list, f) { return Array.prototype.map.call(list, f); };
   function position(el) { return el.type === "checkbox" ? (el.checked ? 1 : 0) : +el.value; }
-  function patch(old, now) {
-    if (old.isEqualNode(now)) { return; }
+
+  // A state: its HTML parsed once, and the colour and text of every heatmap cell in it.
+  function state(i) {
+    if (!states[i]) {
+      var t = document.createElement("template");
+      t.innerHTML = data.states[i];
+      var el = t.content.firstElementChild;
+      states[i] = {el: el, tables: map(el.querySelectorAll("table.sa-table"), function (table) {
+        return map(table.querySelectorAll("td"), function (td) {
+          return {bg: td.classList.contains("sa-masked") ? null : td.style.backgroundColor,
+                  fg: td.classList.contains("sa-masked") ? "#777" : td.style.color,
+                  text: td.textContent};
+        });
+      })};
+    }
+    return states[i];
+  }
+
+  // Make the page's nodes equal to a state's, touching only what differs. With skipCells the
+  // heatmap tables' cells are left alone (their canvas shows them); inside such a table it is 2.
+  // False if a part had to be replaced.
+  function patch(old, now, skipCells) {
     if (old.nodeType !== now.nodeType || old.nodeName !== now.nodeName ||
         old.childNodes.length !== now.childNodes.length) {
       old.replaceWith(now.cloneNode(true));
-      return;
+      return false;
     }
     if (old.nodeType === 3) {
       if (old.nodeValue !== now.nodeValue) { old.nodeValue = now.nodeValue; }
-      return;
+      return true;
     }
-    var i, a;
+    if (skipCells === 2 && old.nodeName === "TD") { return true; }
+    var i, a, intact = true;
+    var inner = skipCells && (skipCells === 2 || old.classList.contains("sa-table")) ? 2 : skipCells;
     for (i = old.attributes.length - 1; i >= 0; i--) {
       if (!now.hasAttribute(old.attributes[i].name)) { old.removeAttribute(old.attributes[i].name); }
     }
@@ -342,27 +372,129 @@ _SWITCH_JS = """(function () {
       if (old.getAttribute(a.name) !== a.value) { old.setAttribute(a.name, a.value); }
     }
     var o = old.firstChild, n = now.firstChild, next;
-    while (o) { next = o.nextSibling; patch(o, n); o = next; n = n.nextSibling; }
+    while (o) { next = o.nextSibling; intact = patch(o, n, inner) && intact; o = next; n = n.nextSibling; }
+    return intact;
   }
-  function parse(state) {
-    if (!parsed[state]) {
-      var t = document.createElement("template");
-      t.innerHTML = data.states[state];
-      parsed[state] = t.content.firstElementChild;
+
+  // A canvas laid exactly over one heatmap table's cells. Moving a slider repaints the cells
+  // on it (colours and texts that Python rendered) instead of restyling and laying out the
+  // table; the table itself catches up when the browser is idle.
+  function Painter(table) {
+    this.table = table;
+    this.tds = table.getElementsByTagName("td");
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "sa-paint";
+    this.canvas.setAttribute("aria-hidden", "true");
+    view.appendChild(this.canvas);
+    this.ctx = this.canvas.getContext("2d");
+  }
+  Painter.prototype.measure = function () {
+    // Cell rectangles in whole CSS pixels, relative to the canvas, so that lines stay sharp.
+    var origin = view.getBoundingClientRect(), rects = map(this.tds, function (td) {
+      var r = td.getBoundingClientRect();
+      return [Math.round(r.left - origin.left), Math.round(r.top - origin.top),
+              Math.round(r.right - origin.left), Math.round(r.bottom - origin.top)];
+    });
+    var x0 = Math.min.apply(null, rects.map(function (r) { return r[0]; }));
+    var y0 = Math.min.apply(null, rects.map(function (r) { return r[1]; }));
+    var x1 = Math.max.apply(null, rects.map(function (r) { return r[2]; }));
+    var y1 = Math.max.apply(null, rects.map(function (r) { return r[3]; }));
+    var dpr = window.devicePixelRatio || 1, c = this.canvas;
+    if (!rects.length || x1 <= x0) { c.style.display = "none"; this.rects = []; return; }
+    this.rects = rects.map(function (r) { return [r[0] - x0, r[1] - y0, r[2] - r[0], r[3] - r[1]]; });
+    this.size = [x1 - x0, y1 - y0];
+    c.style.cssText = "display:block;left:" + x0 + "px;top:" + y0 + "px;width:" + (x1 - x0) +
+      "px;height:" + (y1 - y0) + "px";
+    c.width = Math.round((x1 - x0) * dpr);
+    c.height = Math.round((y1 - y0) * dpr);
+    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    var style = getComputedStyle(this.tds[0]);
+    this.font = style.font || style.fontWeight + " " + style.fontSize + " " + style.fontFamily;
+  };
+  Painter.prototype.paint = function (cells) {
+    var ctx = this.ctx, rects = this.rects, w = this.size && this.size[0], h = this.size && this.size[1];
+    var k, c, r, line = "rgba(255,255,255,.35)";  // the table's cell borders (.sa-table td)
+    ctx.font = this.font;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    for (k = 0; k < rects.length; k++) {
+      c = cells[k]; r = rects[k];
+      ctx.fillStyle = c.bg || hatch(ctx);
+      ctx.fillRect(r[0], r[1], r[2], r[3]);
+      ctx.fillStyle = line;
+      ctx.fillRect(r[0], r[1], r[2], 1);
+      ctx.fillRect(r[0], r[1], 1, r[3]);
+      if (r[0] + r[2] >= w) { ctx.fillRect(r[0] + r[2] - 1, r[1], 1, r[3]); }
+      if (r[1] + r[3] >= h) { ctx.fillRect(r[0], r[1] + r[3] - 1, r[2], 1); }
+      ctx.fillStyle = c.fg;
+      ctx.fillText(c.text, r[0] + r[2] / 2, r[1] + r[3] / 2 + 0.5);
     }
-    return parsed[state];
+    this.canvas.saTexts = cells.map(function (cell) { return cell.text; });
+  };
+  var hatchPattern = null;
+  function hatch(ctx) {  // the grey stripes of a masked cell (.sa-masked in the CSS)
+    if (!hatchPattern) {
+      var tile = document.createElement("canvas"), t = tile.getContext("2d");
+      tile.width = tile.height = 8;
+      t.fillStyle = "#f4f4f4"; t.fillRect(0, 0, 8, 8);
+      t.strokeStyle = "#ddd"; t.lineWidth = 2.5;
+      [-8, 0, 8].forEach(function (c) { t.beginPath(); t.moveTo(c, 8); t.lineTo(c + 8, 0); t.stroke(); });
+      hatchPattern = ctx.createPattern(tile, "repeat");
+    }
+    return hatchPattern;
   }
-  // Parse the states while the reader is reading, so that a first move is as quick as a later one.
-  var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 50); };
+
+  function startPainting() {
+    var tables = view.firstElementChild.querySelectorAll("table.sa-table");
+    painters = map(tables, function (table) { return new Painter(table); });
+    repaint();
+    if (window.ResizeObserver) {
+      var watch = new ResizeObserver(function () { if (painters) { repaint(); } });
+      watch.observe(view);
+      painters.forEach(function (p) { watch.observe(p.table); });
+    }
+  }
+  function stopPainting() {
+    (painters || []).forEach(function (p) { p.canvas.remove(); });
+    painters = null;
+  }
+  function repaint() {
+    var s = state(shown);
+    painters.forEach(function (p, k) { p.measure(); p.paint(s.tables[k]); });
+  }
+  // Bring the page's nodes (the table cells too) up to the state on show.
+  function sync() {
+    pending = false;
+    if (!patch(view.firstElementChild, state(shown).el, false)) { stopPainting(); }
+    if (painters) { repaint(); } else { startPainting(); }
+    view.dataset.synced = view.dataset.key;
+  }
+  root.saSync = sync;  // for the tests and the benchmark
+
+  function show(i) {
+    var s = state(i), fits = painters && painters.length === s.tables.length &&
+      painters.every(function (p, k) { return p.tds.length === s.tables[k].length; });
+    if (fits && patch(view.firstElementChild, s.el, true)) {
+      painters.forEach(function (p, k) { p.paint(s.tables[k]); });
+      if (!pending) { pending = true; idle(sync, {timeout: 250}); }
+    } else {  // another shape of picture: take the state's nodes now, paint again later
+      stopPainting();
+      patch(view.firstElementChild, s.el, false);
+      if (!pending) { pending = true; idle(sync, {timeout: 250}); }
+    }
+  }
+
+  // While the reader reads: parse every state and lay the canvases over the tables, so that a
+  // first move is as quick as a later one.
   var next = 0;
   function warm(deadline) {
+    if (!painters && !pending) { sync(); }
     var timed = deadline && deadline.timeRemaining;
-    while (next < data.states.length && (!timed || deadline.timeRemaining() > 2)) {
-      parse(next++);
-    }
+    while (next < data.states.length && (!timed || deadline.timeRemaining() > 2)) { state(next++); }
     if (next < data.states.length) { idle(warm); }
   }
   idle(warm);
+
   function update() {
     var key = 0;
     inputs.forEach(function (el, i) {
@@ -370,12 +502,13 @@ _SWITCH_JS = """(function () {
       var out = el.parentNode.querySelector("output");
       if (out) { out.textContent = data.labels[i][position(el)]; }
     });
-    var state = data.index[key];
-    if (state !== shown) {
-      patch(view.firstElementChild, parse(state));
-      shown = state;
-    }
     view.dataset.key = key;
+    if (data.index[key] !== shown) {
+      shown = data.index[key];
+      show(shown);
+    } else if (!pending) {
+      view.dataset.synced = key;
+    }
   }
   inputs.forEach(function (el) {
     el.addEventListener("input", update);

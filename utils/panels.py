@@ -384,4 +384,6 @@ CSS = """
 .sa-kv th{text-align:left;font-weight:500;padding:1px .8em 1px 0}
 .sa-kv td{font-variant-numeric:tabular-nums;text-align:right}
 .sa-error{color:#b00;white-space:pre-wrap}
+.sa-view{position:relative}
+.sa-paint{position:absolute;pointer-events:none}
 """
