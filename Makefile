@@ -60,7 +60,7 @@ test-widgets7: $(VENV)-w7/.installed
 	cd tests && PYTHONPATH=$(CURDIR) ../$(VENV)-w7/bin/python -m pytest -q -p no:cacheprovider --noconftest test_explorer.py
 
 lint: setup
-	$(VENV)/bin/ruff check utils tests bench scripts chapters
+	$(VENV)/bin/ruff check utils tests bench scripts chapters book/_ext
 
 serve:
 	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)

@@ -99,7 +99,11 @@ def offline_page(browser, book_server):
     context.route("**/*", route)
     page.on("console", lambda m: m.type == "error" and page.sa_console_errors.append(m.text))
     page.on("pageerror", lambda e: page.sa_console_errors.append(str(e)))
-    page.on("requestfailed", lambda r: page.sa_failed.append(r.url))
+    # A request cancelled because the page navigated away (ERR_ABORTED: e.g. the previous
+    # page's favicon, fetched after its load) is not a failure; a missing file still shows up
+    # as a 4xx response below, and a request to another host in sa_external.
+    page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and page.sa_failed.append(
+        f"{r.failure} {r.url}"))
     page.on("response", lambda r: r.status >= 400 and page.sa_failed.append(f"{r.status} {r.url}"))
     yield page
     context.close()

@@ -162,3 +162,19 @@ def test_masked_cells_are_painted_as_stripes_not_as_a_colour(page):
         r, g, b, a = pixels[k]
         assert a == 255 and min(r, g, b) >= 0xd0 and max(r, g, b) - min(r, g, b) <= 3, pixels[k]
     assert result["now"]["painted"][1][masked[0]] == "\u00b7"
+
+
+def test_the_canvas_follows_the_table_when_the_layout_changes(page):
+    root = page.query_selector(".sa-explorer")
+    aligned = root.evaluate("""async root => {
+        const view = root.querySelector('.sa-view');
+        const check = () => Array.from(view.querySelectorAll('table.sa-table')).map(
+            (t, k) => ALIGNED(t, view.querySelectorAll('canvas.sa-paint')[k]));
+        const before = check();
+        const style = document.createElement('style');  // wider labels, taller cells
+        style.textContent = '.sa-table th{padding-left:40px!important} .sa-table td{height:40px!important}';
+        document.head.appendChild(style);
+        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        return [before, check()];
+    }""")
+    assert aligned == [[True, True], [True, True]]

@@ -4,6 +4,7 @@
 - ``utils.layers``     PyTorch modules: attention layers, multi-head, Transformer, Bahdanau.
 - ``utils.tasks``      seeded toy data and tasks (nothing is downloaded).
 - ``utils.training``   a small training loop with a progress bar.
+- ``utils.timing``     timing code the same way in every chapter (medians, side by side).
 - ``utils.plotting``   matplotlib figures for the static pictures.
 - ``utils.explorer``   sliders that redraw heatmaps, live and in the static HTML book.
 

@@ -444,12 +444,15 @@ _SWITCH_JS = """(function () {
     return hatchPattern;
   }
 
+  // Measure again and repaint when the page's layout or zoom changes the tables' cells.
+  var watch = window.ResizeObserver && new ResizeObserver(function () { if (painters) { repaint(); } });
+  window.addEventListener("resize", function () { if (painters) { repaint(); } });
   function startPainting() {
     var tables = view.firstElementChild.querySelectorAll("table.sa-table");
     painters = map(tables, function (table) { return new Painter(table); });
     repaint();
-    if (window.ResizeObserver) {
-      var watch = new ResizeObserver(function () { if (painters) { repaint(); } });
+    if (watch) {
+      watch.disconnect();
       watch.observe(view);
       painters.forEach(function (p) { watch.observe(p.table); });
     }

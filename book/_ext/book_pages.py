@@ -15,7 +15,8 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     seen, kept = set(), []
     for script in scripts:
         attributes = getattr(script, "attributes", {})  # ignore priorities, and None vs "" names
-        key = (str(getattr(script, "filename", script) or ""), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        name = str(getattr(script, "filename", script) or "")
+        key = (name, tuple(sorted((k, str(v)) for k, v in attributes.items())))
         if key not in seen:
             seen.add(key)
             kept.append(script)
