@@ -419,7 +419,7 @@ _SWITCH_JS = """(function () {
     ctx.textBaseline = "middle";
     for (k = 0; k < rects.length; k++) {
       c = cells[k]; r = rects[k];
-      ctx.fillStyle = c.bg || hatch(ctx);
+      ctx.fillStyle = c.bg || hatch(ctx, r);
       ctx.fillRect(r[0], r[1], r[2], r[3]);
       ctx.fillStyle = line;
       ctx.fillRect(r[0], r[1], r[2], 1);
@@ -431,15 +431,21 @@ _SWITCH_JS = """(function () {
     }
     this.canvas.saTexts = cells.map(function (cell) { return cell.text; });
   };
-  var hatchPattern = null;
-  function hatch(ctx) {  // the grey stripes of a masked cell (.sa-masked in the CSS)
+  // The grey stripes of a masked cell, as the table draws them (.sa-masked in the CSS:
+  // repeating-linear-gradient(45deg, #ddd 0 3px, #f4f4f4 3px 6px), restarting in every cell).
+  var hatchPattern = null, STRIPE = 6 * Math.SQRT2;  // stripe period along a row, in pixels
+  function hatch(ctx, r) {
     if (!hatchPattern) {
       var tile = document.createElement("canvas"), t = tile.getContext("2d");
-      tile.width = tile.height = 8;
+      tile.width = tile.height = 8;  // one period of 45° stripes, scaled to STRIPE below
       t.fillStyle = "#f4f4f4"; t.fillRect(0, 0, 8, 8);
-      t.strokeStyle = "#ddd"; t.lineWidth = 2.5;
-      [-8, 0, 8].forEach(function (c) { t.beginPath(); t.moveTo(c, 8); t.lineTo(c + 8, 0); t.stroke(); });
+      t.strokeStyle = "#ddd"; t.lineWidth = 4 / Math.SQRT2;  // half of the period
+      [-8, 0, 8].forEach(function (c) { t.beginPath(); t.moveTo(c, 0); t.lineTo(c + 8, 8); t.stroke(); });
       hatchPattern = ctx.createPattern(tile, "repeat");
+    }
+    if (hatchPattern.setTransform && window.DOMMatrix) {  // put the stripes' phase where CSS has it
+      var k = STRIPE / 8;
+      hatchPattern.setTransform(new DOMMatrix([k, 0, 0, k, r[0] + STRIPE / 4 - r[3], r[1]]));
     }
     return hatchPattern;
   }
