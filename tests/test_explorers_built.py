@@ -19,6 +19,7 @@ import random
 
 import numpy as np
 import pytest
+from test_static_switch import ALIGNED_JS, PIXELS_JS
 
 from utils.panels import MAX_TABLE_CELLS, _fmt
 
@@ -107,6 +108,15 @@ SET_CONTROL = """async (root, [name, position]) => {
     return {html: view.firstElementChild.outerHTML, painted}; }"""
 
 
+ALIGNMENT = f"""root => {{
+    {PIXELS_JS}
+    {ALIGNED_JS}
+    const view = root.querySelector('.sa-view');
+    const tables = Array.from(view.querySelectorAll('table.sa-table'));
+    const canvases = view.querySelectorAll('canvas.sa-paint');
+    return [tables.length, canvases.length, tables.map((t, k) => ALIGNED(t, canvases[k]))]; }}"""
+
+
 def positions_to_try(n, rng):
     return list(range(n)) if n <= 8 else sorted({0, n - 1, n // 2, *rng.sample(range(n), 3)})
 
@@ -159,6 +169,10 @@ def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, b
                         root.evaluate(SET_CONTROL, [control["name"], pos])
                     check_state(root, record, positions, f"{rel} {record['name']} {positions}")
                     n_moves += 1
+            # On the real page, with the theme's CSS: one canvas per heatmap table, lying
+            # exactly over its cells (every cell's colour equals the canvas pixel over it).
+            tables, canvases, aligned = root.evaluate(ALIGNMENT)
+            assert canvases == tables and all(aligned), f"{rel}: {record['name']}: canvas off its table"
         assert not page.sa_console_errors, f"{rel}: console errors {page.sa_console_errors}"
         assert not page.sa_external, f"{rel}: requests to other hosts {page.sa_external}"
     assert n_moves > 0
