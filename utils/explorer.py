@@ -54,7 +54,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .panels import CSS, Bars, Curve, Heatmap, Readout, render
+from .panels import CELL_BORDER, CSS, MASK_STRIPES, MASK_TEXT, Bars, Curve, Heatmap, Readout, render
 
 __all__ = ["Slider", "Toggle", "Dropdown", "Explorer", "Heatmap", "Curve", "Bars", "Readout"]
 
@@ -339,8 +339,8 @@ _SWITCH_JS = """(function () {
       var el = t.content.firstElementChild;
       states[i] = {el: el, tables: map(el.querySelectorAll("table.sa-table"), function (table) {
         return map(table.querySelectorAll("td"), function (td) {
-          return {bg: td.classList.contains("sa-masked") ? null : td.style.backgroundColor,
-                  fg: td.classList.contains("sa-masked") ? "#777" : td.style.color,
+          var masked = td.classList.contains("sa-masked");
+          return {bg: masked ? null : td.style.backgroundColor, fg: masked ? "MASK_TEXT" : td.style.color,
                   text: td.textContent};
         });
       })};
@@ -413,7 +413,7 @@ _SWITCH_JS = """(function () {
   };
   Painter.prototype.paint = function (cells) {
     var ctx = this.ctx, rects = this.rects, w = this.size && this.size[0], h = this.size && this.size[1];
-    var k, c, r, line = "rgba(255,255,255,.35)";  // the table's cell borders (.sa-table td)
+    var k, c, r, line = "CELL_BORDER";  // the table's cell borders (.sa-table td)
     ctx.font = this.font;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
@@ -432,14 +432,14 @@ _SWITCH_JS = """(function () {
     this.canvas.saTexts = cells.map(function (cell) { return cell.text; });
   };
   // The grey stripes of a masked cell, as the table draws them (.sa-masked in the CSS:
-  // repeating-linear-gradient(45deg, #ddd 0 3px, #f4f4f4 3px 6px), restarting in every cell).
+  // a repeating-linear-gradient at 45°, 3 px of each colour, restarting in every cell).
   var hatchPattern = null, STRIPE = 6 * Math.SQRT2;  // stripe period along a row, in pixels
   function hatch(ctx, r) {
     if (!hatchPattern) {
       var tile = document.createElement("canvas"), t = tile.getContext("2d");
       tile.width = tile.height = 8;  // one period of 45° stripes, scaled to STRIPE below
-      t.fillStyle = "#f4f4f4"; t.fillRect(0, 0, 8, 8);
-      t.strokeStyle = "#ddd"; t.lineWidth = 4 / Math.SQRT2;  // half of the period
+      t.fillStyle = "STRIPE_1"; t.fillRect(0, 0, 8, 8);
+      t.strokeStyle = "STRIPE_0"; t.lineWidth = 4 / Math.SQRT2;  // half of the period
       [-8, 0, 8].forEach(function (c) { t.beginPath(); t.moveTo(c, 0); t.lineTo(c + 8, 8); t.stroke(); });
       hatchPattern = ctx.createPattern(tile, "repeat");
     }
@@ -485,12 +485,11 @@ _SWITCH_JS = """(function () {
       painters.every(function (p, k) { return p.tds.length === s.tables[k].length; });
     if (fits && patch(view.firstElementChild, s.el, true)) {
       painters.forEach(function (p, k) { p.paint(s.tables[k]); });
-      if (!pending) { pending = true; idle(sync, {timeout: 250}); }
     } else {  // another shape of picture: take the state's nodes now, paint again later
       stopPainting();
       patch(view.firstElementChild, s.el, false);
-      if (!pending) { pending = true; idle(sync, {timeout: 250}); }
     }
+    if (!pending) { pending = true; idle(sync, {timeout: 250}); }
   }
 
   // While the reader reads: parse every state and lay the canvases over the tables, so that a
@@ -524,3 +523,5 @@ _SWITCH_JS = """(function () {
     el.addEventListener("change", update);
   });
 })();"""
+_SWITCH_JS = (_SWITCH_JS.replace("CELL_BORDER", CELL_BORDER).replace("STRIPE_0", MASK_STRIPES[0])
+              .replace("STRIPE_1", MASK_STRIPES[1]).replace("MASK_TEXT", MASK_TEXT))

@@ -359,6 +359,12 @@ def render(panels) -> str:
     return '<div class="sa-panels">' + "".join(p.html() for p in panels) + "</div>"
 
 
+# Colours of the heatmap table that the static explorer's canvas also paints (utils.explorer):
+# defined once here, so that the table and the canvas cannot disagree.
+CELL_BORDER = "rgba(255,255,255,.35)"
+MASK_STRIPES = ("#ddd", "#f4f4f4")  # 45° stripes, 3 px each, in a masked cell
+MASK_TEXT = "#777"
+
 CSS = """
 .sa-explorer{font:13px/1.3 system-ui,sans-serif;margin:.5em 0 1em}
 .sa-controls{display:flex;flex-wrap:wrap;gap:.4em 1.4em;margin:0 0 .5em}
@@ -369,10 +375,11 @@ CSS = """
 .sa-panel figcaption{font-weight:600;margin:0 0 3px;font-size:12.5px}
 .sa-table{border-collapse:collapse;table-layout:fixed;margin:0}
 .sa-table td{width:2.7em;height:1.8em;text-align:center;padding:0;font-size:11.5px;
-  border:1px solid rgba(255,255,255,.35)}
+  border:1px solid CELL_BORDER}
 .sa-table th{font-weight:500;padding:0 .35em;font-size:12px;white-space:nowrap}
 .sa-table th.sa-corner{font-weight:400;font-size:10.5px;opacity:.7}
-.sa-table td.sa-masked{background:repeating-linear-gradient(45deg,#ddd 0 3px,#f4f4f4 3px 6px);color:#777}
+.sa-table td.sa-masked{background:repeating-linear-gradient(45deg,STRIPE_0 0 3px,STRIPE_1 3px 6px);
+  color:MASK_TEXT}
 .sa-cbar{display:flex;align-items:center;gap:4px;font-size:10.5px;margin-top:3px}
 .sa-cbar i{display:inline-block;width:110px;height:8px}
 .sa-pixels{image-rendering:pixelated;display:block}
@@ -387,3 +394,5 @@ CSS = """
 .sa-view{position:relative}
 .sa-paint{position:absolute;pointer-events:none}
 """
+CSS = (CSS.replace("CELL_BORDER", CELL_BORDER).replace("STRIPE_0", MASK_STRIPES[0])
+       .replace("STRIPE_1", MASK_STRIPES[1]).replace("MASK_TEXT", MASK_TEXT))
