@@ -56,7 +56,8 @@ def test_no_myst_syntax_is_left(path):
     for i, text in enumerate(markdown_cells(path)):
         for pattern, what in MYST:
             m = pattern.search(text)
-            assert not m, f"{path.name}, markdown cell {i}: {what} is left: {text[max(0, m.start() - 40):m.end() + 40]!r}"
+            context = text[max(0, m.start() - 40):m.end() + 40] if m else ""
+            assert not m, f"{path.name}, markdown cell {i}: {what} is left: {context!r}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -100,7 +101,8 @@ def test_colabs_versions_satisfy_the_packages_minimums():
     for dep in deps:
         req = Requirement(dep)
         assert req.name in colab, f"{req.name}: not known to be on Colab; add its Colab version here"
-        assert req.specifier.contains(colab[req.name]), f"{dep} would change Colab's {req.name} {colab[req.name]}"
+        version = colab[req.name]
+        assert req.specifier.contains(version), f"{dep} would change Colab's {req.name} {version}"
 
 
 # ----------------------------------------------------------------------------- against the built book
@@ -121,7 +123,8 @@ def test_every_link_to_the_book_names_a_built_page_and_anchor(built_html):
             built = built_html / page
             assert built.is_file(), f"{path.name}: link to {page}, which the build does not have"
             if anchor:
-                assert f'id="{anchor}"' in built.read_text(encoding="utf-8"), f"{path.name}: {page} has no #{anchor}"
+                has = f'id="{anchor}"' in built.read_text(encoding="utf-8")
+                assert has, f"{path.name}: {page} has no #{anchor}"
             n += 1
     assert n > 50, n
 
