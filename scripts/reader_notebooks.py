@@ -9,7 +9,8 @@ The chapters in ``chapters/`` are the one source. They use MyST (directives such
 VS Code and GitHub's preview show as raw text. The notebooks in ``notebooks/`` are generated
 from the chapters and are what the book's Colab, Binder and download buttons open:
 
-- ``{math}`` with a label → ``$$ … \\tag{k} $$`` with the number the book page shows;
+- ``{math}`` with a label → ``$$ … \\tag{k} $$`` with the number the book page shows (the book
+  numbers equations and exercises across all chapters);
 - ``{doc}``, ``{eq}``, ``{term}`` → links to the book's pages (``html.baseurl`` in
   ``book/_config.yml``), citations → "Vaswani et al. (2017)" / "(Vaswani et al., 2017)" linked
   to the bibliography;
@@ -139,9 +140,13 @@ class Book:
         self.bib = bibliography()
         self.glossary = self.base + "book/glossary.html"
         self.chapters = [ROOT / (f + ".ipynb") for f in toc_chapters()]
+        # Sphinx numbers equations and sphinx-exercise numbers exercises across the whole book,
+        # in table-of-contents order (chapter 2 starts where chapter 1 stopped).
         self.equations = {}  # label -> (page stem, number)
+        self.first_exercise = {}  # page stem -> number of its first exercise
+        k = e = 0
         for path in self.chapters:
-            k = 0
+            self.first_exercise[path.stem] = e + 1
             for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
                 if cell["cell_type"] != "markdown":
                     continue
@@ -149,6 +154,8 @@ class Book:
                     if name == "math" and "label" in options:
                         k += 1
                         self.equations[options["label"]] = (path.stem, k)
+                    elif name == "exercise":
+                        e += 1
 
     def page(self, target: str, here: str) -> tuple[str, str]:
         """(url, title) of a {doc} target, relative to chapter `here`."""
@@ -156,7 +163,10 @@ class Book:
             rel = target.lstrip("/")
         else:
             rel = f"chapters/{target}"
-        source = next((ROOT / (rel + ext)) for ext in (".ipynb", ".md") if (ROOT / (rel + ext)).exists())
+        found = [ROOT / (rel + ext) for ext in (".ipynb", ".md") if (ROOT / (rel + ext)).exists()]
+        if not found:
+            raise FileNotFoundError(f"{here}: {{doc}} target {target!r} has no file {rel}.ipynb or .md")
+        source = found[0]
         return self.base + rel + ".html", title_of(source)
 
     def role(self, m, here: str) -> str:
@@ -226,7 +236,7 @@ GATE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution-(?P<kind>start|end)\}[ \t]
 def convert(path: pathlib.Path, book: Book) -> dict:
     nb = json.loads(path.read_text(encoding="utf-8"))
     here = path.stem
-    ctx = {"exercises": 0, "numbers": {}, "solution": None}
+    ctx = {"exercises": book.first_exercise[here] - 1, "numbers": {}, "solution": None}
     cells = []
     for i, cell in enumerate(nb["cells"]):
         cell = copy.deepcopy(cell)

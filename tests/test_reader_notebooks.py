@@ -63,9 +63,9 @@ def test_no_myst_syntax_is_left(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_exercises_are_headings_and_solutions_are_folded(path):
     text = "\n".join(markdown_cells(path))
-    exercises = re.findall(r"^### Exercise (\d+)", text, re.M)
-    assert len(exercises) >= 3 and exercises == [str(k) for k in range(1, len(exercises) + 1)]
-    solutions = set(re.findall(r"Solution to Exercise (\d+)", text))
+    exercises = [int(k) for k in re.findall(r"^### Exercise (\d+)", text, re.M)]
+    assert len(exercises) >= 3 and exercises == list(range(exercises[0], exercises[0] + len(exercises)))
+    solutions = {int(k) for k in re.findall(r"Solution to Exercise (\d+)", text)}
     assert solutions == set(exercises), f"{path.name}: exercises without a folded solution"
     assert text.count("<details>") == text.count("</details>") > 0
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
