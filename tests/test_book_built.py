@@ -78,16 +78,20 @@ def test_every_chapter_has_a_figure_an_explorer_exercises_and_a_summary(chapter_
 
 
 def test_launch_menu_download_and_repository_link_on_every_chapter(chapter_pages):
+    """Colab and Binder open the chapter's reader notebook (plain Markdown, notebooks/), Binder in
+    JupyterLab (labpath=), and the page's .ipynb download is that reader notebook."""
     repo = repository_url()
     slug = repo.split("github.com/")[1]
     for path in chapter_pages:
         html = path.read_text(encoding="utf-8")
-        notebook = f"chapters/{path.stem}.ipynb"
+        notebook = f"notebooks/{path.stem}.ipynb"
         assert f"colab.research.google.com/github/{slug}/blob/main/{notebook}" in html, path.name
-        assert f"mybinder.org/v2/gh/{slug}/main?urlpath=tree/{notebook}" in html, path.name
+        assert f"mybinder.org/v2/gh/{slug}/main?labpath={notebook}" in html, path.name
+        assert "urlpath=" not in html and f"blob/main/chapters/{path.stem}" not in html, path.name
         assert f"_sources/chapters/{path.stem}.ipynb" in html, f"{path.name}: no .ipynb download"
         downloaded = path.parent.parent / "_sources" / "chapters" / f"{path.stem}.ipynb"
         assert downloaded.is_file(), f"{downloaded} is missing"
+        assert downloaded.read_bytes() == (ROOT / notebook).read_bytes(), f"{downloaded} is not {notebook}"
 
 
 def test_colab_cells_install_from_the_configured_repository():

@@ -1,0 +1,146 @@
+"""The chapter contract that can be checked on the sources (and one check on the built pages).
+
+- Chapter files are numbered 1, 2, 3, ... in the order of the table of contents, and every title,
+  label and explorer name carries its chapter's number.
+- No Python code sits in a chapter's Markdown: code that a solution needs is a real cell between
+  sphinx-exercise's gated ``solution-start`` / ``solution-end``, so it runs at every build.
+- A solution's code runs in its own scope: at top level a solution cell only defines functions
+  and calls them, so it cannot overwrite the chapter's variables.
+- Every bibliography entry is cited somewhere in the book.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(\S*)", re.MULTILINE)
+CODE_INFO = {"", "python", "py", "python3", "ipython", "ipython3", "pycon", "{code-block}",
+             "{code-cell}", "{code}", "{literalinclude}"}
+
+
+def cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def toc_chapters():
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text(encoding="utf-8"))
+    return [c["file"] for part in toc["parts"] for c in part["chapters"]
+            if c["file"].startswith("chapters/")]
+
+
+def test_chapter_files_are_numbered_one_to_n_in_toc_order():
+    numbers = [int(pathlib.Path(f).name[:2]) for f in toc_chapters()]
+    assert numbers == list(range(1, len(numbers) + 1)), f"chapter numbers in toc order: {numbers}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_title_labels_and_explorer_names_carry_the_chapter_number(path):
+    number = int(path.name[:2])
+    text = "\n".join(source(c) for c in cells(path))
+    title = source(cells(path)[0])
+    assert title.startswith(f"# {number}. "), f"{path.name}: title {title.splitlines()[0]!r}"
+    tags = re.findall(r":label:\s*(?:eq-)?ch(\d\d)-", text) + re.findall(r'name="ch(\d\d)-', text)
+    assert tags, f"{path.name}: no chNN- label or explorer name"
+    wrong = sorted({t for t in tags if int(t) != number})
+    assert not wrong, f"{path.name}: labels or explorer names of chapter(s) {wrong}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_code_block_in_chapter_markdown(path):
+    for i, cell in enumerate(cells(path)):
+        if cell["cell_type"] != "markdown":
+            continue
+        stack = []
+        for m in FENCE.finditer(source(cell)):
+            fence, info = m.group(1), m.group(2)
+            if not info and stack and fence[0] == stack[-1][0] and len(fence) >= len(stack[-1]):
+                stack.pop()  # a closing fence
+                continue
+            assert info.lower() not in CODE_INFO, (
+                f"{path.name}, cell {i}: a code block ({fence}{info}) in Markdown; make it a code "
+                "cell (between solution-start and solution-end if it belongs to a solution)")
+            stack.append(fence)
+
+
+def gated_solutions(path):
+    """[(label, [code cell sources])] for every solution-start ... solution-end in the notebook."""
+    found, current = [], None
+    for i, cell in enumerate(cells(path)):
+        text = source(cell)
+        if cell["cell_type"] == "markdown":
+            start = re.search(r"\{solution-start\}\s*(\S+)", text)
+            end = "{solution-end}" in text
+            if start:
+                assert current is None, f"{path.name}, cell {i}: solution-start inside another"
+                current = (start.group(1), [])
+            if end:
+                assert current is not None, f"{path.name}, cell {i}: solution-end without a start"
+                found.append(current)
+                current = None
+        elif current is not None:
+            current[1].append(text)
+    assert current is None, f"{path.name}: solution-start {current[0]} is never closed"
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solution_code_runs_in_its_own_scope(path):
+    for label, codes in gated_solutions(path):
+        assert codes, f"{path.name}: gated solution {label} has no code cell (use {{solution}})"
+        for code in codes:
+            tree = ast.parse(code)
+            defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef):
+                    continue
+                is_call = (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                           and isinstance(node.value.func, ast.Name) and node.value.func.id in defined)
+                assert is_call, (f"{path.name}, solution {label}: top-level `{ast.unparse(node)[:60]}`;"
+                                 " put it inside the solution's function")
+
+
+def test_every_bibliography_entry_is_cited():
+    keys = re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "book" / "references.bib").read_text(encoding="utf-8"),
+                      re.MULTILINE)
+    assert keys
+    texts = [p.read_text(encoding="utf-8") for p in NOTEBOOKS] + [
+        p.read_text(encoding="utf-8") for p in (ROOT / "book").glob("*.md")]
+    cited = set()
+    for text in texts:
+        for group in re.findall(r"\{cite(?::[a-z]+)?\}`([^`]+)`", text):
+            cited.update(k.strip() for k in group.split(","))
+    uncited = [k for k in keys if k not in cited]
+    assert not uncited, f"bibliography entries cited nowhere: {uncited}"
+
+
+def test_glossary_has_the_taxonomy_terms():
+    glossary = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    for term in ["对齐函数", "上下文向量"]:
+        assert term in glossary, f"glossary lacks {term}"
+
+
+def test_solutions_with_code_show_their_outputs_folded(chapter_pages):
+    n = 0
+    for path in chapter_pages:
+        html = path.read_text(encoding="utf-8")
+        for block in re.split(r'<div class="solution ', html)[1:]:
+            head = block[:200]
+            body = block.split("</section>", 1)[0]
+            if 'class="cell docutils container' not in body:
+                continue
+            n += 1
+            assert head.startswith("dropdown"), f"{path.name}: a solution with code is not folded"
+            assert 'class="cell_output' in body, f"{path.name}: a solution's code shows no output"
+    assert n >= 10, f"only {n} solutions with code on the built pages"
