@@ -21,7 +21,8 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(\S*)", re.MULTILINE)
+# [ \t], not \s: a fence and its info string are on one line (\s would run into the next line)
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*(\S*)", re.MULTILINE)
 CODE_INFO = {"", "python", "py", "python3", "ipython", "ipython3", "pycon", "{code-block}",
              "{code-cell}", "{code}", "{literalinclude}"}
 
