@@ -127,7 +127,8 @@ def order_task(n_samples, length=8, vocab_size=10, seed=0):
 
 def _sentiment_ids(n_polar, n_neutral):
     if n_polar < 1 or n_neutral < 1:
-        raise ValueError(f"need n_polar >= 1 and n_neutral >= 1, got n_polar={n_polar}, n_neutral={n_neutral}")
+        raise ValueError(f"need n_polar >= 1 and n_neutral >= 1, got n_polar={n_polar}, "
+                         f"n_neutral={n_neutral}")
     negative = SENTIMENT_POSITIVE + n_polar
     neutral = negative + n_polar
     return negative, neutral, neutral + n_neutral  # first negative id, first neutral id, vocab size
