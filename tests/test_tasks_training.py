@@ -265,3 +265,55 @@ def test_a_tiny_transformer_learns_to_reverse():
                              progress=False)
     assert len(history) == 48
     assert np.mean(history[-4:]) < 0.6 * np.mean(history[:4])
+
+
+# ----------------------------------------------------------------------------- synthetic sentiment
+
+
+def test_sentiment_task_layout_vocabulary_and_negation():
+    tokens, labels = T.sentiment_task(500, length=12, n_polar=4, n_neutral=10, p_negate=0.3, seed=0)
+    assert tokens.shape == (500, 12) and labels.shape == (500,) and tokens.dtype == torch.long
+    assert tokens.min() >= T.SENTIMENT_NOT and tokens.max() < T.sentiment_vocab_size(4, 10) == 20
+    x = tokens.numpy()
+    polar = (x >= T.SENTIMENT_POSITIVE) & (x < T.SENTIMENT_POSITIVE + 8)
+    assert set(polar.sum(1)) <= {1, 3, 5}  # an odd count: the rule never ties
+    assert not (x[:, -1] == T.SENTIMENT_NOT).any()  # a "not" always has a word after it
+    assert not ((x[:, :-1] == T.SENTIMENT_NOT) & (x[:, 1:] == T.SENTIMENT_NOT)).any()
+    negated = (x[:, :-1] == T.SENTIMENT_NOT) & polar[:, 1:]
+    assert negated.any() and ((x[:, :-1] == T.SENTIMENT_NOT) & ~polar[:, 1:]).any()  # stray "not"s too
+
+
+def test_sentiment_rule_counts_and_reads_not():
+    P, N, W, NOT = T.SENTIMENT_POSITIVE, T.SENTIMENT_POSITIVE + 2, T.SENTIMENT_POSITIVE + 4, T.SENTIMENT_NOT
+    x = np.array([[P, W, W, W],          # good            -> 1
+                  [NOT, P, W, W],        # not good        -> 0
+                  [N, NOT, N, P],        # bad, not bad, good -> 1 (0 by counting)
+                  [NOT, W, N, W]])       # stray not, bad  -> 0
+    np.testing.assert_array_equal(T.sentiment_rule(x, n_polar=2), [1, 0, 1, 0])
+    np.testing.assert_array_equal(T.sentiment_rule(x, n_polar=2, use_order=False), [1, 1, 0, 0])
+    with pytest.raises(ValueError, match="n_samples, length"):
+        T.sentiment_rule(x[0], n_polar=2)
+
+
+def test_sentiment_labels_follow_the_rule_up_to_the_label_noise():
+    tokens, labels = T.sentiment_task(4000, label_noise=0.1, seed=1)
+    agree = (T.sentiment_rule(tokens) == labels.numpy()).mean()
+    assert abs(agree - 0.9) < 0.02
+    tokens, labels = T.sentiment_task(300, label_noise=0.0, seed=1)
+    np.testing.assert_array_equal(T.sentiment_rule(tokens), labels.numpy())
+    # with negation, counting alone is wrong on some sentences; without it, never
+    by_count = T.sentiment_rule(tokens, use_order=False)
+    assert (by_count != labels.numpy()).mean() > 0.02
+    tokens, labels = T.sentiment_task(300, label_noise=0.0, p_negate=0.0, seed=1)
+    np.testing.assert_array_equal(T.sentiment_rule(tokens, use_order=False), labels.numpy())
+
+
+def test_sentiment_task_is_seeded_and_checks_arguments():
+    a, b, c = T.sentiment_task(30, seed=3), T.sentiment_task(30, seed=3), T.sentiment_task(30, seed=4)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and not torch.equal(a[0], c[0])
+    with pytest.raises(ValueError, match="length"):
+        T.sentiment_task(5, length=8)
+    with pytest.raises(ValueError, match="label_noise"):
+        T.sentiment_task(5, label_noise=1.5)
+    with pytest.raises(ValueError, match="n_polar"):
+        T.sentiment_task(5, n_polar=0)

@@ -4,6 +4,8 @@
 - ``nadaraya_watson_data()``   1-D regression data for kernel regression (attention pooling).
 - ``digit_task()``             copy, reverse or sort a digit sequence (sequence to sequence).
 - ``order_task()``             classify whether marker A comes before marker B (order matters).
+- ``sentiment_task()``         synthetic "reviews" whose label is mostly a count of positive and
+  negative words, with a little negation ("not good") that only word order reveals.
 
 The first two return NumPy arrays; the sequence tasks return torch tensors (torch is imported
 only when they are called, so NumPy chapters stay light).
@@ -21,6 +23,10 @@ VOCAB_SIZE = DIGIT_OFFSET + 10  # 13 ids: PAD, BOS, EOS, digits 0..9
 # Token ids of the order task.
 ORDER_PAD, ORDER_A, ORDER_B = 0, 1, 2
 ORDER_FILLER = 3  # filler words are ids ORDER_FILLER .. vocab_size - 1
+
+# Token ids of the synthetic sentiment task: 0 is reserved (padding, never produced), 1 is "not",
+# then n_polar positive words, n_polar negative words and n_neutral neutral words.
+SENTIMENT_PAD, SENTIMENT_NOT, SENTIMENT_POSITIVE = 0, 1, 2
 
 
 def zao_shang_hao():
@@ -116,4 +122,81 @@ def order_task(n_samples, length=8, vocab_size=10, seed=0):
         first, second = np.sort(rng.choice(length, 2, replace=False))
         a, b = (first, second) if labels[row] == 1 else (second, first)
         tokens[row, a], tokens[row, b] = ORDER_A, ORDER_B
+    return torch.from_numpy(tokens), torch.from_numpy(labels)
+
+
+def _sentiment_ids(n_polar, n_neutral):
+    if n_polar < 1 or n_neutral < 1:
+        raise ValueError(f"need n_polar >= 1 and n_neutral >= 1, got n_polar={n_polar}, "
+                         f"n_neutral={n_neutral}")
+    negative = SENTIMENT_POSITIVE + n_polar
+    neutral = negative + n_polar
+    return negative, neutral, neutral + n_neutral  # first negative id, first neutral id, vocab size
+
+
+def sentiment_vocab_size(n_polar=8, n_neutral=40):
+    """Number of token ids of sentiment_task with these word counts: 2 + 2·n_polar + n_neutral."""
+    return _sentiment_ids(n_polar, n_neutral)[2]
+
+
+def sentiment_rule(tokens, n_polar=8, use_order=True):
+    """The label that sentiment_task's words decide, before label noise.
+
+    Each positive word counts +1 and each negative word -1; with use_order=True a word right
+    after SENTIMENT_NOT counts with the opposite sign ("not good" = -1). label = 1 if the sum
+    is positive. use_order=False ignores negation: a bag-of-words count that looks at which
+    words occur and not at where they stand.
+    tokens: (n_samples, length) integer array or tensor. Returns (n_samples,) int64 NumPy array.
+    """
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 2:
+        raise ValueError(f"tokens must be (n_samples, length), got shape {tokens.shape}")
+    negative = SENTIMENT_POSITIVE + n_polar
+    polarity = (((tokens >= SENTIMENT_POSITIVE) & (tokens < negative)).astype(np.int64)
+                - ((tokens >= negative) & (tokens < negative + n_polar)).astype(np.int64))  # +1, -1, 0
+    if use_order:
+        negated = np.zeros(tokens.shape, dtype=bool)
+        negated[:, 1:] = tokens[:, :-1] == SENTIMENT_NOT
+        polarity = np.where(negated, -polarity, polarity)
+    return (polarity.sum(axis=1) > 0).astype(np.int64)
+
+
+def sentiment_task(n_samples, length=12, n_polar=8, n_neutral=40, p_negate=0.05, p_stray_not=0.1,
+                   label_noise=0.1, seed=0):
+    """Synthetic sentiment "reviews": a bag of words nearly suffices, order adds a little.
+
+    Not real text: every sentence has `length` tokens and holds 1, 3 or 5 sentiment words
+    (each positive or negative with equal probability, so the count never ties), each of them
+    preceded by SENTIMENT_NOT with probability p_negate; every other position is a neutral
+    word, preceded by a stray SENTIMENT_NOT with probability p_stray_not (so the number of
+    "not"s alone does not tell which word is negated). The words are arranged in random
+    order, a "not" always directly before its word. label = sentiment_rule(tokens) (the
+    negation-aware count), then flipped with probability label_noise, like reviews whose
+    words and stars disagree. Ids: see SENTIMENT_NOT, SENTIMENT_POSITIVE, sentiment_vocab_size.
+    Returns tokens (n_samples, length) and labels (n_samples,), both torch.long.
+    """
+    import torch
+
+    negative, neutral, _ = _sentiment_ids(n_polar, n_neutral)
+    if length < 10:
+        raise ValueError(f"need length >= 10 (room for 5 negated sentiment words), got {length}")
+    for name, p in [("p_negate", p_negate), ("p_stray_not", p_stray_not), ("label_noise", label_noise)]:
+        if not 0 <= p <= 1:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+    rng = np.random.default_rng(seed)
+    tokens = np.empty((n_samples, length), dtype=np.int64)
+    for row in range(n_samples):
+        units = []  # each unit is [word] or [NOT, word]
+        for _ in range(rng.choice([1, 3, 5])):
+            word = rng.choice([SENTIMENT_POSITIVE, negative]) + rng.integers(n_polar)
+            units.append([SENTIMENT_NOT, word] if rng.random() < p_negate else [word])
+        used = sum(len(u) for u in units)
+        while used < length:
+            word = neutral + rng.integers(n_neutral)
+            stray = used + 2 <= length and rng.random() < p_stray_not
+            units.append([SENTIMENT_NOT, word] if stray else [word])
+            used += len(units[-1])
+        tokens[row] = [t for i in rng.permutation(len(units)) for t in units[i]]
+    labels = sentiment_rule(tokens, n_polar)
+    labels = np.where(rng.random(n_samples) < label_noise, 1 - labels, labels)
     return torch.from_numpy(tokens), torch.from_numpy(labels)
