@@ -1,0 +1,93 @@
+"""Every reader notebook runs with Colab's package versions.
+
+``.venv-colab`` (built by ``make test``) holds the versions of Colab's published runtime: ipywidgets
+7.7.1, IPython 7.34.0, ipykernel 6.17.1, numpy 2.1.3, matplotlib 3.10.0. Python (3.11 here, 3.13
+on Colab) and torch (2.13 CPU here, 2.11 on Colab) are the closest this machine has. Each reader
+notebook is executed in a kernel of that environment; no cell may fail, and every explorer must
+display as a live ipywidgets 7 widget (Colab's front end shows ipywidgets 7, not 8).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import time
+
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+COLAB_PYTHON = ROOT / ".venv-colab" / "bin" / "python"
+COLAB_VERSIONS = {
+    "ipywidgets": "7.7.1",
+    "IPython": "7.34.0",
+    "ipykernel": "6.17.1",
+    "numpy": "2.1.3",
+    "matplotlib": "3.10.0",
+}
+
+
+@pytest.fixture(scope="module")
+def colab_kernel(tmp_path_factory):
+    if not COLAB_PYTHON.exists():
+        pytest.fail(f"{COLAB_PYTHON} is missing: `make test` builds the Colab-versions environment")
+    probe = (
+        "import json, importlib; print(json.dumps({m: importlib.import_module(m).__version__ "
+        f"for m in {list(COLAB_VERSIONS)!r}}}))"
+    )
+    found = json.loads(
+        subprocess.run([str(COLAB_PYTHON), "-c", probe], capture_output=True, text=True, check=True).stdout
+    )
+    assert found == COLAB_VERSIONS, f"the Colab environment has {found}, expected {COLAB_VERSIONS}"
+    spec = KernelSpec(
+        argv=[str(COLAB_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name="Python 3 (Colab versions)",
+        language="python",
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+    class ColabKernelManager(KernelManager):
+        @property
+        def kernel_spec(self):
+            return spec
+
+    return ColabKernelManager
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_reader_notebook_runs_with_colabs_versions(colab_kernel, path):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        kernel_manager_class=colab_kernel,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+    seconds = time.perf_counter() - start
+    widgets = [
+        o["data"]["application/vnd.jupyter.widget-view+json"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    explorers = sum("Explorer(" in c.source for c in nb.cells if c.cell_type == "code")
+    assert len(widgets) >= explorers > 0, (
+        f"{path.name}: {explorers} explorers but {len(widgets)} live widgets"
+    )
+    state = (
+        nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    )
+    versions = {
+        m["model_module_version"] for m in state.values() if m["model_module"] == "@jupyter-widgets/controls"
+    }
+    assert versions == {"1.5.0"}, f"{path.name}: widget models {versions} are not ipywidgets 7's"
+    print(f"{path.name}: {seconds:.1f} s with Colab's versions, {len(widgets)} widgets")

@@ -1,0 +1,217 @@
+"""The reader notebooks in a real front end: JupyterLab 4, driven by headless Chromium.
+
+JupyterLab (from PyPI) is served on 127.0.0.1 with this environment's kernel (ipywidgets 8; a
+JupyterLab 4 front end cannot show ipywidgets 7 widgets, so Colab's versions are tested without a
+browser in test_colab_versions.py). Chromium opens every reader notebook, runs all cells, and
+checks what a reader would see: every code cell ran, no error, no MyST syntax left in the rendered
+Markdown, math typeset, and every control of every live explorer changes its picture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RUN_TIMEOUT_S = 300
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+RAW_MYST = ["{doc}`", "{eq}`", "{term}`", "{cite", "```{", ":label:", "{solution", "{exercise"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 serving copies of the reader notebooks (it autosaves: not the originals)."""
+    base = tmp_path_factory.mktemp("lab")
+    work = base / "work"
+    work.mkdir()
+    for nb in NOTEBOOKS:
+        shutil.copy(nb, work / nb.name)
+    kernel = base / "data" / "kernels" / "python3"  # shadows the server's own python3 kernel
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (book)",
+                "language": "python",
+                "env": {"PYTHONPATH": str(ROOT), "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+            }
+        )
+    )
+    settings = base / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    # JupyterLab only renders the cells in view unless windowing is off; the test must see them all.
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    apputils = base / "settings" / "@jupyterlab" / "apputils-extension"
+    apputils.mkdir(parents=True)
+    (apputils / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_PATH": str(base / "data"),
+        "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(base / "config"),
+    }
+    log = open(base / "lab.log", "w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            "--ServerApp.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={work}",
+            "--LabApp.news_url=",
+            "--ContentsManager.allow_hidden=True",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("JupyterLab did not start:\n" + (base / "lab.log").read_text())
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def lab_browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def run_all(page, url, name):
+    page.goto(f"{url}/lab/workspaces/t-{name.split('_')[0]}/tree/{name}?reset", wait_until="load")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    # the status bar reads "Python 3 (book) | Idle" once the kernel has started
+    page.wait_for_function("() => document.body.innerText.includes('(book) | Idle')", timeout=120_000)
+    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+    start = time.time()
+    page.wait_for_function(
+        """() => {
+        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+            .map(p => p.textContent);
+        return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t)); }""",
+        timeout=RUN_TIMEOUT_S * 1000,
+        polling=500,
+    )
+    return time.time() - start
+
+
+def check_page(page, name):
+    report = page.evaluate(
+        """(raw) => {
+        const md = [...document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')];
+        const text = md.map(m => m.innerText).join('\\n');
+        const outputs = [...document.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText);
+        return {
+            markdown: md.length,
+            raw: raw.filter(r => text.includes(r)),
+            math: document.querySelectorAll('.jp-RenderedMarkdown mjx-container').length,
+            dollars: (text.match(/\\$\\$/g) || []).length,
+            tracebacks: outputs.filter(t => t.includes('Traceback') || t.includes('Error:'))
+                               .map(t => t.slice(0, 300)),
+            explorers: document.querySelectorAll('.sa-explorer').length,
+        }; }""",
+        RAW_MYST,
+    )
+    assert report["markdown"] > 10, f"{name}: markdown cells not rendered: {report}"
+    assert not report["raw"], f"{name}: raw MyST visible: {report['raw']}"
+    assert report["math"] > 0 and report["dollars"] == 0, f"{name}: math not typeset: {report}"
+    assert not report["tracebacks"], f"{name}: error outputs: {report['tracebacks']}"
+    return report
+
+
+def move_every_control(page, name):
+    """Each control of each live explorer: move it and require the picture (the HTML view) to change."""
+    explorers = page.query_selector_all(".jp-OutputArea-output .sa-explorer")
+    assert explorers, f"{name}: no live explorer widget was displayed"
+    moved = 0
+    for ex in explorers:
+        ex.scroll_into_view_if_needed()
+        view = ex.query_selector_all(".widget-html-content")[-1]
+        controls = (
+            ex.query_selector_all(".noUi-handle, .ui-slider-handle")
+            + ex.query_selector_all("select")
+            + ex.query_selector_all("input[type=checkbox]")
+        )
+        assert controls, f"{name}: an explorer has no controls"
+        for control in controls:
+            before = view.inner_html()
+            tag = control.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
+            if tag.startswith("select"):
+                options = control.evaluate("e => [...e.options].map(o => o.value)")
+                current = control.evaluate("e => e.value")
+                control.select_option(next(o for o in options if o != current))
+            elif tag == "input:checkbox":
+                control.click()
+            else:
+                control.focus()
+                for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft"):
+                    control.press(key)
+            page.wait_for_function("([v, b]) => v.innerHTML !== b", arg=[view, before], timeout=20_000)
+            moved += 1
+    return moved
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_reader_notebook_runs_and_reads_right_in_jupyterlab(lab, lab_browser, notebook, tmp_path_factory):
+    context = lab_browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        seconds = run_all(page, lab, notebook.name)
+        report = check_page(page, notebook.name)
+        moved = move_every_control(page, notebook.name)
+        shots = pathlib.Path(os.environ.get("SA_LAB_SHOTS", tmp_path_factory.mktemp("shots")))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"{notebook.stem}.png"))
+        print(
+            f"{notebook.name}: ran in {seconds:.1f} s, {report['math']} math, "
+            f"{report['explorers']} explorers, {moved} controls moved"
+        )
+    finally:
+        context.close()
+    assert not errors, f"{notebook.name}: page errors {errors}"
