@@ -14,7 +14,7 @@ BUILD       := _build
 VENDOR      := book/_static/vendor
 JB_FLAGS    := --config book/_config.yml --toc book/_toc.yml -W --keep-going
 
-.PHONY: book test test-widgets7 serve bench lint clean setup chromium
+.PHONY: book test test-notebooks test-widgets7 serve bench lint clean setup chromium
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
@@ -48,9 +48,15 @@ book: setup
 chromium:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk)
 
+# The book build and the reader-notebook runs (JupyterLab, Colab's versions) each keep one core
+# busy, so they run side by side; then every other test, most of them on the built book.
+NOTEBOOK_TESTS := tests/test_jupyterlab.py tests/test_colab_versions.py
 test: setup chromium lint test-widgets7 $(VENV)-colab/.installed
-	$(MAKE) --no-print-directory book
-	$(PY) -m pytest tests
+	$(MAKE) --no-print-directory --output-sync=target -j2 book test-notebooks
+	$(PY) -m pytest tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
+
+test-notebooks: setup chromium $(VENV)-colab/.installed
+	$(PY) -m pytest $(NOTEBOOK_TESTS)
 
 # The explorer must also work under ipywidgets 7 (Colab ships 7): its unit tests run again in a
 # small second environment with ipywidgets 7 and no torch.
