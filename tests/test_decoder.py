@@ -36,8 +36,13 @@ CONFIG_IDS = ["multi-head", "grouped-2", "multi-query", "grouped-3-sinusoidal", 
 
 
 @pytest.fixture(autouse=True)
-def _seed():
+def _seed_and_one_thread():
+    # small models: one thread is faster (no hand-offs between threads) and gives the same rounding
+    threads = torch.get_num_threads()
     torch.manual_seed(0)
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def make_model(n_heads=4, n_kv_heads=None, positions="learned", dtype=torch.float32, d_model=24, n_layers=3,
@@ -59,9 +64,9 @@ def test_greedy_generation_with_the_cache_equals_recomputing(config, dtype, tol)
     n_heads, n_kv_heads, positions = config
     model = make_model(n_heads, n_kv_heads, positions, dtype)
     x = prompt()
-    with_cache, logits_cache = model.generate(x, 30, use_cache=True)
-    without, logits_full = model.generate(x, 30, use_cache=False)
-    assert with_cache.shape == (3, 35) and logits_cache.shape == (3, 30, VOCAB)
+    with_cache, logits_cache = model.generate(x, 25, use_cache=True)
+    without, logits_full = model.generate(x, 25, use_cache=False)
+    assert with_cache.shape == (3, 30) and logits_cache.shape == (3, 25, VOCAB)
     assert torch.equal(with_cache[:, :5], x)
     assert torch.equal(with_cache, without)
     assert (logits_cache - logits_full).abs().max().item() < tol
@@ -327,3 +332,20 @@ def test_kv_heads_must_divide_the_heads():
 def test_generating_zero_tokens_returns_the_prompt():
     tokens, logits = make_model().generate(prompt(), 0)
     assert torch.equal(tokens, prompt()) and logits.shape == (3, 0, VOCAB)
+
+
+def test_the_kv_cache_benchmark_runs_and_reports_what_the_build_reads():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "kv_cache.py"
+    spec = importlib.util.spec_from_file_location("bench_kv_cache", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    threads = torch.get_num_threads()
+    r = bench.run(repeats=1, full_repeats=1, lengths=(16, 32))  # small: checks the wiring, not the speed
+    assert torch.get_num_threads() == threads, "the benchmark must restore the thread count"
+    assert r["kv_cache_lengths"] == [16, 32] and r["kv_cache_speedup_32"] > 0
+    assert len(r["kv_cache_per_token_cached_ms"]) == len(r["kv_cache_generation_recomputed_ms"]) == 2
+    expected = {"multi_head": 1024, "grouped_2": 512, "multi_query": 256}  # 2 · g · d_head · 4 bytes
+    assert r["kv_cache_bytes_per_token_per_layer"] == expected
