@@ -132,14 +132,16 @@ class CausalSelfAttention(nn.Module):
             K = torch.cat([past[0], K], dim=2)  # (B, g, n_past + n, d_head): old keys unchanged
             V = torch.cat([past[1], V], dim=2)  # (B, g, n_past + n, d_head)
         n_past = K.shape[2] - n
+        present = (K, V)  # what the cache keeps: n_kv_heads heads, not n_heads
         group = self.n_heads // self.n_kv_heads
-        K_h = K.repeat_interleave(group, dim=1)  # (B, h, n_k, d_head): head i reads group i // group
-        V_h = V.repeat_interleave(group, dim=1)  # (B, h, n_k, d_head)
+        if group > 1:  # shared K/V heads: repeat each for its group (multi-head needs no copy)
+            K = K.repeat_interleave(group, dim=1)  # (B, h, n_k, d_head): head i reads group i // group
+            V = V.repeat_interleave(group, dim=1)  # (B, h, n_k, d_head)
         # one new token sees every cached key and itself: no mask needed
         mask = None if n == 1 else causal_mask_after(n, n_past, X.device)  # (n, n_k)
-        heads, weights = scaled_dot_product(Q, K_h, V_h, mask)  # (B, h, n, d_head), (B, h, n, n_k)
+        heads, weights = scaled_dot_product(Q, K, V, mask)  # (B, h, n, d_head), (B, h, n, n_k)
         concat = heads.transpose(1, 2).reshape(B, n, self.d_model)  # (B, n, d_model)
-        return self.w_o(concat), weights, (K, V)
+        return self.w_o(concat), weights, present
 
 
 class DecoderOnlyBlock(nn.Module):
