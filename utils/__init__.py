@@ -2,6 +2,7 @@
 
 - ``utils.attention``  NumPy math: softmax, masks, score functions, attention, encodings.
 - ``utils.layers``     PyTorch modules: attention layers, multi-head, Transformer, Bahdanau.
+- ``utils.decoder``    a decoder-only language model with a key/value cache (chapter 13).
 - ``utils.tasks``      seeded toy data and tasks (nothing is downloaded).
 - ``utils.training``   a small training loop with a progress bar.
 - ``utils.timing``     timing code the same way in every chapter (medians, side by side).
