@@ -111,11 +111,11 @@ def test_model_rejects_bad_tokens(tokens, words):
 
 
 def test_loss_by_part_splits_predictions_at_the_prefix_length():
-    losses = torch.arange(10, dtype=torch.float64).reshape(2, 5)  # predictions of tokens 1..5
+    losses = torch.arange(10, dtype=torch.float64).reshape(2, 5)  # predictions made at positions 0..4
     prefix, repeat = I.loss_by_part(losses, torch.tensor([2, 4]))
-    # row 0 (L=2): tokens 1 | 2,3,4,5 → losses 0 | 1,2,3,4; row 1 (L=4): tokens 1,2,3 | 4,5 → 5,6,7 | 8,9
-    assert prefix.item() == pytest.approx(np.mean([0, 5, 6, 7]))
-    assert repeat.item() == pytest.approx(np.mean([1, 2, 3, 4, 8, 9]))
+    # row 0 (L=2): positions 0,1 | 2,3,4 → losses 0,1 | 2,3,4; row 1 (L=4): 0..3 | 4 → 5,6,7,8 | 9
+    assert prefix.item() == pytest.approx(np.mean([0, 1, 5, 6, 7, 8]))
+    assert repeat.item() == pytest.approx(np.mean([2, 3, 4, 9]))
     with pytest.raises(ValueError, match="prefix_lens"):
         I.loss_by_part(losses, torch.tensor([2, 4, 3]))
 
@@ -314,6 +314,17 @@ def test_two_layers_learn_to_copy_with_a_previous_token_head_and_an_induction_he
 def test_one_layer_trained_the_same_way_does_not_learn_to_copy():
     run, s = copy_task_run(1)
     assert s["repeat_loss"] > 1.5 and s["induction"].max() < 0.3
+
+
+def test_phase_change_step_is_the_first_step_whose_moving_mean_is_below_the_threshold():
+    losses = np.array([3.0, 3.0, 3.0, 1.0, 1.0, 1.0])
+    # means of 2 steps ending at steps 2..6: 3, 3, 2, 1, 1
+    assert I.phase_change_step(losses, 2.5, window=2) == 4
+    assert I.phase_change_step(losses, 1.5, window=2) == 5
+    assert I.phase_change_step(losses, 0.5, window=2) is None
+    assert I.phase_change_step(losses, 3.5, window=3) == 3
+    with pytest.raises(ValueError, match="window"):
+        I.phase_change_step(losses, 1.0, window=7)
 
 
 @pytest.mark.parametrize("kw, words", [

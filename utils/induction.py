@@ -40,6 +40,7 @@ __all__ = [
     "ablate",
     "TrainingRun",
     "train",
+    "phase_change_step",
 ]
 
 # ----------------------------------------------------------------------------- data
@@ -154,16 +155,19 @@ def next_token_losses(model, tokens):
 
 
 def loss_by_part(losses, prefix_lens):
-    """Mean loss on the random prefix and on the repeats. Taught in chapter 14.
+    """Mean loss of the predictions made from a first occurrence and from a repeat. Chapter 14.
 
-    losses: (B, n - 1) from next_token_losses; entry i predicts token i + 1, which is a copy iff
-    i + 1 >= L. Returns (prefix_loss, repeat_loss), two scalar tensors.
+    losses: (B, n - 1) from next_token_losses; entry i is the prediction made at position i (of
+    token i + 1). Position i holds a repeat iff i >= L: then the token after its earlier copy
+    gives the answer away. Positions i < L have seen no repeat yet; they include i = L - 1,
+    whose next token is the first copy, which nothing announces (L is random).
+    Returns (prefix_loss, repeat_loss), two scalar tensors: the means over i < L and i >= L.
     """
     B, m = losses.shape
     prefix_lens = torch.as_tensor(prefix_lens)
     if prefix_lens.shape != (B,):
         raise ValueError(f"prefix_lens must be (B,) = ({B},), got {tuple(prefix_lens.shape)}")
-    repeat = repeat_mask(prefix_lens, m + 1)[:, 1:]  # (B, n - 1): is the predicted token a copy?
+    repeat = repeat_mask(prefix_lens, m)  # (B, n - 1): is the token at position i a repeat?
     return losses[~repeat].mean(), losses[repeat].mean()
 
 
@@ -365,3 +369,17 @@ def train(model, steps=800, batch_size=64, lr=1e-3, warmup=0, weight_decay=0.01,
         torch.set_num_threads(previous_threads)
     model.eval()
     return TrainingRun(record[0], record[1], record[2], record[3], saved, seconds)
+
+
+def phase_change_step(losses, threshold, window=20):
+    """The first step at which the mean of the last `window` losses is below threshold.
+
+    Taught in chapter 14. losses: (steps,) per-step losses, step 1 first (TrainingRun.repeat_loss).
+    Returns that step (an int between window and steps), or None if the mean never gets below.
+    """
+    losses = np.asarray(losses, dtype=float)
+    if losses.ndim != 1 or not 1 <= window <= losses.size:
+        raise ValueError(f"need 1-D losses with at least window={window} steps, got shape {losses.shape}")
+    means = np.convolve(losses, np.ones(window) / window, mode="valid")  # means[k]: steps k+1..k+window
+    below = np.flatnonzero(means < threshold)
+    return int(below[0]) + window if below.size else None
