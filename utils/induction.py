@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -333,8 +334,6 @@ def train(model, steps=800, batch_size=64, lr=1e-3, warmup=0, weight_decay=0.01,
     wanted = sorted(set(int(s) for s in checkpoints))
     if wanted and not 0 <= wanted[0] <= wanted[-1] <= steps:
         raise ValueError(f"checkpoint steps must lie in 0..steps={steps}, got {wanted}")
-    import time
-
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
