@@ -6,6 +6,7 @@
 - ``utils.tasks``      seeded toy data and tasks (nothing is downloaded).
 - ``utils.training``   a small training loop with a progress bar.
 - ``utils.timing``     timing code the same way in every chapter (medians, side by side).
+- ``utils.induction``  an attention-only transformer that learns to copy (chapter 14).
 - ``utils.plotting``   matplotlib figures for the static pictures.
 - ``utils.explorer``   sliders that redraw heatmaps, live and in the static HTML book.
 
