@@ -11,7 +11,7 @@ from the chapters and are what the book's Colab, Binder and download buttons ope
 
 - ``{math}`` with a label → ``$$ … \\tag{k} $$`` with the number the book page shows (the book
   numbers equations and exercises across all chapters);
-- ``{doc}``, ``{eq}``, ``{term}`` → links to the book's pages (``html.baseurl`` in
+- ``{doc}``, ``{eq}``, ``{ref}`` (to an exercise), ``{term}`` → links to the book's pages (``html.baseurl`` in
   ``book/_config.yml``), citations → "Vaswani et al. (2017)" / "(Vaswani et al., 2017)" linked
   to the bibliography;
 - admonitions → block quotes, or ``<details>`` when folded;
@@ -40,7 +40,7 @@ OUT = ROOT / "notebooks"
 
 DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|~{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>[^\n]*)$", re.M)
 OPTION = re.compile(r"^:(?P<key>[a-z-]+):[ \t]*(?P<value>[^\n]*)$")
-ROLE = re.compile(r"\{(?P<role>doc|eq|term|cite:t|cite:p|cite)\}`(?P<body>[^`]+)`")
+ROLE = re.compile(r"\{(?P<role>doc|eq|ref|term|cite:t|cite:p|cite)\}`(?P<body>[^`]+)`")
 
 
 # ----------------------------------------------------------------------------- book facts
@@ -144,6 +144,7 @@ class Book:
         # in table-of-contents order (chapter 2 starts where chapter 1 stopped).
         self.equations = {}  # label -> (page stem, number)
         self.first_exercise = {}  # page stem -> number of its first exercise
+        self.exercises = {}  # label -> (page stem, number)
         k = e = 0
         for path in self.chapters:
             self.first_exercise[path.stem] = e + 1
@@ -156,6 +157,7 @@ class Book:
                         self.equations[options["label"]] = (path.stem, k)
                     elif name == "exercise":
                         e += 1
+                        self.exercises[options.get("label", "")] = (path.stem, e)
 
     def page(self, target: str, here: str) -> tuple[str, str]:
         """(url, title) of a {doc} target, relative to chapter `here`."""
@@ -179,6 +181,11 @@ class Book:
         if role == "eq":
             stem, k = self.equations[target]
             return f"[({k})]({self.base}chapters/{stem}.html#equation-{target})"
+        if role == "ref":
+            if target not in self.exercises:
+                raise KeyError(f"{here}: {{ref}} to {target!r}, which is not an exercise label")
+            stem, k = self.exercises[target]
+            return f"[{text or f'Exercise {k}'}]({self.base}chapters/{stem}.html#{target})"
         if role == "term":
             return f"[{text or target}]({self.glossary}#{term_anchor(target)})"
         keys = [k.strip() for k in target.split(",")]

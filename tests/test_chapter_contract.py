@@ -81,15 +81,15 @@ def gated_solutions(path):
     for i, cell in enumerate(cells(path)):
         text = source(cell)
         if cell["cell_type"] == "markdown":
-            start = re.search(r"\{solution-start\}\s*(\S+)", text)
-            end = "{solution-end}" in text
-            if start:
-                assert current is None, f"{path.name}, cell {i}: solution-start inside another"
-                current = (start.group(1), [])
-            if end:
-                assert current is not None, f"{path.name}, cell {i}: solution-end without a start"
-                found.append(current)
-                current = None
+            # markers in the order they appear: one cell may end a solution and start the next
+            for m in re.finditer(r"\{solution-(start|end)\}[ \t]*(\S*)", text):
+                if m.group(1) == "start":
+                    assert current is None, f"{path.name}, cell {i}: solution-start inside another"
+                    current = (m.group(2), [])
+                else:
+                    assert current is not None, f"{path.name}, cell {i}: solution-end without a start"
+                    found.append(current)
+                    current = None
         elif current is not None:
             current[1].append(text)
     assert current is None, f"{path.name}: solution-start {current[0]} is never closed"
