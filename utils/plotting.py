@@ -21,6 +21,8 @@ matplotlib.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight", "font.si
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .panels import as_panels, format_number, text_colour  # noqa: E402
+
 __all__ = ["heatmap", "show_heatmaps", "panels_figure", "figure"]
 
 
@@ -44,15 +46,14 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
     n_rows, n_cols = values.shape
     if annotate is None:
         annotate = n_rows * n_cols <= 100
-    if annotate:
-        lo, hi = image.get_clim()
+    if annotate:  # the explorer's rules: text colour by WCAG contrast, numbers by format_number
+        colours = image.cmap(image.norm(values))
         for i in range(n_rows):
             for j in range(n_cols):
                 if mask is not None and not mask[i][j]:
                     continue
-                dark = (values[i, j] - lo) / ((hi - lo) or 1.0) < 0.55
-                ax.text(j, i, fmt.format(values[i, j]).replace("-", "\u2212"), ha="center",
-                        va="center", fontsize=8, color="white" if dark and cmap == "viridis" else "black")
+                ax.text(j, i, format_number(fmt, values[i, j]), ha="center", va="center", fontsize=8,
+                        color=text_colour(colours[i, j]))
     if rows is not None:
         ax.set_yticks(range(n_rows), [str(r) for r in rows])
     if cols is not None:
@@ -86,35 +87,15 @@ def show_heatmaps(matrices, titles: Sequence[str] = (), rows=None, cols=None, ro
 
 
 def panels_figure(panels):
-    """Draw an explorer state (a list of utils.panels objects) as one static figure."""
-    from .panels import Bars, Curve, Heatmap, Readout
+    """Draw an explorer state (a list of utils.panels objects) as one static figure.
 
-    panels = list(panels) if isinstance(panels, (list, tuple)) else [panels]
+    Taught in chapter 1 (01_attention_pooling): the PNG an explorer carries for readers
+    without HTML. Each panel draws itself (``Panel.draw``); anything else raises TypeError.
+    """
+    panels = as_panels(panels)
     fig, axes = figure(1, len(panels), 3.6, 3.0)
     for ax, p in zip(axes.flat, panels):
-        if isinstance(p, Heatmap):
-            heatmap(ax, p.values, _latin(p.rows), _latin(p.cols), p.title, p.row_title,
-                    p.col_title, p.cmap, *p._limits(), annotate=p.annotate and p.values.size <= 100,
-                    fmt=p.fmt, mask=p.mask)
-        elif isinstance(p, Curve):
-            for label, y in p.ys.items():
-                ax.plot(p.x, y, label=label)
-            for label, (a, b) in p.points.items():
-                ax.plot(a, b, ".", label=label, alpha=0.7)
-            if p.marker is not None:
-                ax.axvline(p.marker, color="#d62728", ls="--")
-            ax.set(title=_drawable(p.title), xlabel=p.xlabel, ylabel=p.ylabel,
-                   xscale="log" if p.logx else "linear", yscale="log" if p.logy else "linear")
-            ax.legend(fontsize=8)
-        elif isinstance(p, Bars):
-            ax.bar(range(len(p.values)), p.values, color=p.colour)
-            ax.set(title=_drawable(p.title), xlabel=p.xlabel, ylabel=p.ylabel)
-        elif isinstance(p, Readout):
-            ax.axis("off")
-            text = "\n".join(f"{k}: {v if isinstance(v, str) else p.fmt.format(v)}"
-                             for k, v in p.items.items())
-            ax.text(0.0, 1.0, _drawable(text), va="top", family="monospace", fontsize=9)
-            ax.set_title(_drawable(p.title))
+        p.draw(ax)
     return fig
 
 
