@@ -60,3 +60,22 @@ def test_the_installed_wheel_holds_and_inlines_the_static_files(tmp_path):
     """)
     out = run(python, "-I", "-c", check, cwd=tmp_path)
     assert out.strip().startswith(str(venv)), out
+
+
+def test_every_public_function_and_class_in_utils_names_its_chapter():
+    """As d2l's library does: each public definition says where the book teaches it (or that it
+    is the explorers' machinery, which no chapter teaches)."""
+    import ast
+    import re
+
+    missing = []
+    for path in sorted((ROOT / "utils").glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                doc = ast.get_docstring(node) or ""
+                taught = re.search(r"Taught in chapter (\d+) \((\d\d)_\w+\)\.", doc)
+                if taught:
+                    assert int(taught.group(1)) == int(taught.group(2)), (path.name, node.name, taught.group(0))
+                elif "Used by every explorer" not in doc:
+                    missing.append(f"{path.name}:{node.name}")
+    assert not missing, f"public definitions that name no chapter: {missing}"

@@ -74,7 +74,10 @@ assert "</script" not in SWITCH_JS.lower() and "</style" not in CSS.lower()  # s
 
 @dataclass
 class Slider:
-    """A slider over a fixed list of values (the same positions live and static)."""
+    """A slider over a fixed list of values (the same positions live and static).
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
 
     name: str
     values: Sequence[Any]
@@ -96,7 +99,10 @@ class Slider:
 
 @dataclass
 class Toggle:
-    """A checkbox: values False, True."""
+    """A checkbox: values False, True.
+
+    Taught in chapter 3 (03_queries_keys_values).
+    """
 
     name: str
     default: bool = False
@@ -112,7 +118,10 @@ class Toggle:
 
 @dataclass
 class Dropdown:
-    """A choice among named options: options is a list of values or {label: value}."""
+    """A choice among named options: options is a list of values or {label: value}.
+
+    Taught in chapter 6 (06_score_functions).
+    """
 
     name: str
     options: Any
@@ -147,6 +156,8 @@ class Explorer:
     compute: (**{control.name: value}) -> list of panels.
     controls: list of Slider / Toggle / Dropdown, shown in this order.
     name: unique in the book (letters, digits, '-'); used in the page and in test dumps.
+
+    Taught in chapter 1 (01_attention_pooling).
     """
 
     def __init__(self, compute: Callable, controls: Sequence, name: str, title: str = "",

@@ -1,6 +1,6 @@
 """Panels: the pictures an explorer shows, rendered to HTML by Python (and to PNG by matplotlib).
 
-Taught in chapter 1 (``01_attention_pooling``), where the first explorer is built; every
+Taught in chapter 1 (``01_attention_pooling``), whose explorer is the book's first; every
 chapter's explorer returns these panels.
 
 A chapter's compute function returns a list of panels; ``render(panels)`` turns them into one
@@ -53,7 +53,10 @@ MASKED_GREY = "#dddddd"  # a masked cell in the PNG and in a pixel image
 
 
 def static_text(name: str) -> str:
-    """The text of a file in utils/static/ (package data, installed with the package)."""
+    """The text of a file in utils/static/ (package data, installed with the package).
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
     return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
 
 
@@ -66,6 +69,8 @@ def format_number(fmt: str, value) -> str:
 
     >>> format_number("{:.2f}", -0.001), format_number("{:.2f}", -1.5)
     ('0.00', '−1.50')
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
     """
     text = fmt.format(value)
     zero = abs(value) * 0  # 0 of the same type (0.0 for floats, 0 for ints), never -0.0
@@ -75,14 +80,20 @@ def format_number(fmt: str, value) -> str:
 
 
 def relative_luminance(rgb) -> np.ndarray:
-    """WCAG 2 relative luminance of sRGB colours rgb (..., 3) in [0, 1]."""
+    """WCAG 2 relative luminance of sRGB colours rgb (..., 3) in [0, 1].
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
     rgb = np.asarray(rgb, dtype=float)[..., :3]
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
     return linear @ np.array([0.2126, 0.7152, 0.0722])
 
 
 def contrast_ratio(rgb_a, rgb_b) -> np.ndarray:
-    """WCAG 2 contrast ratio (1 to 21) between colours rgb_a and rgb_b (..., 3) in [0, 1]."""
+    """WCAG 2 contrast ratio (1 to 21) between colours rgb_a and rgb_b (..., 3) in [0, 1].
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
     la, lb = relative_luminance(rgb_a), relative_luminance(rgb_b)
     return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
 
@@ -93,14 +104,20 @@ def _quantise(rgb) -> np.ndarray:
 
 
 def ink_index(rgb) -> np.ndarray:
-    """Index into INKS of the text colour for cells coloured rgb (..., 3) in [0, 1]."""
+    """Index into INKS of the text colour for cells coloured rgb (..., 3) in [0, 1].
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
     lum = relative_luminance(_quantise(rgb))
     on_black, on_white = (lum + 0.05) / 0.05, 1.05 / (lum + 0.05)
     return (on_white > on_black).astype(int)
 
 
 def text_colour(rgb) -> str:
-    """Black or white text on a cell of colour rgb (3 values in [0, 1]): the higher contrast."""
+    """Black or white text on a cell of colour rgb (3 values in [0, 1]): the higher contrast.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
     return INKS[int(ink_index(rgb))]
 
 
@@ -129,7 +146,10 @@ def _hex(rgb: np.ndarray) -> np.ndarray:
 
 
 class Panel(ABC):
-    """One picture of an explorer state. A new panel type is one subclass defining these."""
+    """One picture of an explorer state. A new panel type is one subclass defining these.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
 
     kind: ClassVar[str] = ""  # the dump's "type" and the CSS class sa-<kind>
 
@@ -160,6 +180,8 @@ class Heatmap(Panel):
     mask: optional bool (n_rows, n_cols), True = may attend (drawn normally); False cells are
     drawn grey and their values ignored (they may be -inf). weights=True declares the rows to
     be attention weights: each must sum to 1, or to 0 when the row is fully masked.
+
+    Taught in chapter 1 (01_attention_pooling).
     """
 
     kind: ClassVar[str] = "heatmap"
@@ -374,7 +396,10 @@ class _Plot(Panel):
 
 @dataclass
 class Curve(_Plot):
-    """Lines y(x). x: (n,); ys: {label: (n,) array}; marker: an x to draw a vertical line at."""
+    """Lines y(x). x: (n,); ys: {label: (n,) array}; marker: an x to draw a vertical line at.
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
 
     kind: ClassVar[str] = "curve"
     x: Sequence[float] = ()
@@ -445,7 +470,10 @@ class Curve(_Plot):
 
 @dataclass
 class Bars(_Plot):
-    """A bar chart: values (n,), labels (n,) or None. A histogram is bars over bin labels."""
+    """A bar chart: values (n,), labels (n,) or None. A histogram is bars over bin labels.
+
+    Taught in chapter 3 (03_queries_keys_values).
+    """
 
     kind: ClassVar[str] = "bars"
     values: Sequence[float] = ()
@@ -493,7 +521,10 @@ class Bars(_Plot):
 
 @dataclass
 class Readout(Panel):
-    """A few named numbers (or short strings): items {label: value}."""
+    """A few named numbers (or short strings): items {label: value}.
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
 
     kind: ClassVar[str] = "readout"
     items: dict
@@ -532,7 +563,10 @@ class Readout(Panel):
 
 
 def as_panels(panels) -> list:
-    """A list of panels from one panel or a list; anything that is not a Panel raises TypeError."""
+    """A list of panels from one panel or a list; anything that is not a Panel raises TypeError.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
     panels = list(panels) if isinstance(panels, (list, tuple)) else [panels]
     for p in panels:
         if not isinstance(p, Panel):
@@ -541,5 +575,8 @@ def as_panels(panels) -> list:
 
 
 def render(panels) -> str:
-    """One state's HTML: the panels side by side (wrapping on narrow screens)."""
+    """One state's HTML: the panels side by side (wrapping on narrow screens).
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
     return '<div class="sa-panels">' + "".join(p.html() for p in as_panels(panels)) + "</div>"

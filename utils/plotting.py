@@ -27,7 +27,10 @@ __all__ = ["heatmap", "show_heatmaps", "panels_figure", "figure"]
 
 
 def figure(n_rows: int = 1, n_cols: int = 1, width: float = 4.0, height: float = 3.2, **kw):
-    """A new (fig, axes) pair sized per panel; the figure is closed so it shows only once."""
+    """A new (fig, axes) pair sized per panel; the figure is closed so it shows only once.
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(width * n_cols, height * n_rows),
                              squeeze=False, layout="constrained", **kw)
     plt.close(fig)
@@ -38,7 +41,10 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
             title: str = "", row_title: str = "", col_title: str = "", cmap: str = "viridis",
             vmin: Optional[float] = None, vmax: Optional[float] = None, annotate: Optional[bool] = None,
             fmt: str = "{:.2f}", mask=None, colorbar: bool = True):
-    """Draw values (n_rows, n_cols) on ax; mask (bool, True = shown) greys out other cells."""
+    """Draw values (n_rows, n_cols) on ax; mask (bool, True = shown) greys out other cells.
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
     values = np.asarray(values, dtype=float)
     shown = np.ma.masked_where(~np.asarray(mask, bool), values) if mask is not None else values
     cm = matplotlib.colormaps[cmap].with_extremes(bad="#dddddd")
@@ -69,7 +75,10 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
 def show_heatmaps(matrices, titles: Sequence[str] = (), rows=None, cols=None, row_title: str = "",
                   col_title: str = "", n_cols: Optional[int] = None, width: float = 3.6,
                   height: float = 3.0, suptitle: str = "", **kw):
-    """A grid of heatmaps. matrices: a sequence of (n_rows, n_cols) arrays (or a 3-D array)."""
+    """A grid of heatmaps. matrices: a sequence of (n_rows, n_cols) arrays (or a 3-D array).
+
+    Taught in chapter 6 (06_score_functions).
+    """
     matrices = [np.asarray(m, dtype=float) for m in matrices]
     n = len(matrices)
     n_cols = n_cols or n
@@ -89,8 +98,10 @@ def show_heatmaps(matrices, titles: Sequence[str] = (), rows=None, cols=None, ro
 def panels_figure(panels):
     """Draw an explorer state (a list of utils.panels objects) as one static figure.
 
-    Taught in chapter 1 (01_attention_pooling): the PNG an explorer carries for readers
-    without HTML. Each panel draws itself (``Panel.draw``); anything else raises TypeError.
+    The PNG an explorer carries for readers without HTML. Each panel draws itself
+    (``Panel.draw``); anything else raises TypeError.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
     """
     panels = as_panels(panels)
     fig, axes = figure(1, len(panels), 3.6, 3.0)
