@@ -75,7 +75,7 @@ def test_every_public_function_and_class_in_utils_names_its_chapter():
                 doc = ast.get_docstring(node) or ""
                 taught = re.search(r"Taught in chapter (\d+) \((\d\d)_\w+\)\.", doc)
                 if taught:
-                    assert int(taught.group(1)) == int(taught.group(2)), (path.name, node.name, taught.group(0))
+                    assert int(taught.group(1)) == int(taught.group(2)), (path.name, node.name)
                 elif "Used by every explorer" not in doc:
                     missing.append(f"{path.name}:{node.name}")
     assert not missing, f"public definitions that name no chapter: {missing}"
