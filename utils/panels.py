@@ -73,9 +73,11 @@ def format_number(fmt: str, value) -> str:
     Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
     """
     text = fmt.format(value)
-    zero = abs(value) * 0  # 0 of the same type (0.0 for floats, 0 for ints), never -0.0
-    if text != fmt.format(zero) and fmt.format(abs(value)) == fmt.format(zero):
-        text = fmt.format(zero)  # e.g. -0.0 or -0.001 with "{:.2f}": "0.00", not "-0.00"
+    if "-" in text:
+        size = abs(value)
+        zero = fmt.format(size * 0)  # 0 of the value's type (0.0 for floats, 0 for ints), never -0.0
+        if fmt.format(size) == zero:
+            return zero  # e.g. -0.0 or -0.001 with "{:.2f}": "0.00", not "-0.00"
     return text.replace("-", "\u2212")
 
 
