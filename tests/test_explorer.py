@@ -377,3 +377,15 @@ def test_no_test_imports_another_test_or_a_private_name():
                 assert not private, f"{path.name} imports private names {private} from {node.module}"
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("test_") for a in node.names), path.name
+
+
+def test_the_masked_cells_dot_contrasts_at_least_4_5_to_1_with_both_stripes():
+    from utils.panels import CSS, contrast_ratio
+
+    def colour(name):
+        value = re.search(rf"{name}:\s*#(\w+);", CSS).group(1)
+        value = "".join(ch * 2 for ch in value) if len(value) == 3 else value
+        return np.array([int(value[k:k + 2], 16) / 255 for k in (0, 2, 4)])
+
+    for stripe in ("--sa-stripe-0", "--sa-stripe-1"):
+        assert contrast_ratio(colour("--sa-mask-text"), colour(stripe)) >= 4.5, stripe
