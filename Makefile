@@ -79,8 +79,10 @@ $(VENV)-colab/.installed: pyproject.toml
 test-widgets7: $(VENV)-w7/.installed
 	cd tests && PYTHONPATH=$(CURDIR) ../$(VENV)-w7/bin/python -m pytest -q -p no:cacheprovider --noconftest test_explorer.py
 
+# Python with ruff; the explorer's script (utils/static/*.js) with ESLint (eslint.config.mjs).
 lint: setup
 	$(VENV)/bin/ruff check utils tests bench scripts chapters book/_ext
+	node_modules/.bin/eslint --max-warnings 0 utils/static
 
 serve:
 	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)

@@ -7,7 +7,8 @@
 (b) Browser side, static book: time from a slider's input event to the repainted explorer, in
     headless Chromium (the handler patches the page and paints the heatmap canvases; we then
     force style and layout). Also, separately, the work the page does afterwards when idle:
-    bringing the table cells under the canvases up to date (not on the input path).
+    bringing the table cells under the canvases up to date (not on the input path), and the
+    size of each explorer's static HTML (41 slider positions).
 (c) Each built chapter page's size: its HTML (which holds the precomputed states) plus the
     images it loads.
 
@@ -114,6 +115,7 @@ def time_static(repeats=200):
         for label, compute in (("8x8", compute_one), ("4 heads", compute_four)):
             page_file = pathlib.Path(tmp) / "bench.html"
             static = Explorer(compute, [Slider("scale", VALUES)], name="bench").static_html()
+            results[label + " bytes"] = len(static.encode())
             page_file.write_text(f"<!doctype html><meta charset=utf-8><body>{static}", encoding="utf-8")
             page = browser.new_page()
             page.goto(page_file.as_uri())
@@ -171,7 +173,8 @@ def main():
     print("    and, off the input path, the idle-time catch-up of the table cells under the canvas")
     for case in live:
         (m, p95), (im, ip95) = static[case], static[case + " idle"]
-        print(f"    {case:9} {m:6.2f} / {p95:5.2f}   idle catch-up {im:6.2f} / {ip95:5.2f}")
+        print(f"    {case:9} {m:6.2f} / {p95:5.2f}   idle catch-up {im:6.2f} / {ip95:5.2f}"
+              f"   ({static[case + ' bytes'] / 1e3:.0f} kB of static HTML for {len(VALUES)} positions)")
     print("(c) chapter pages: HTML with precomputed states + images (MB)")
     if not sizes:
         print("    no built book found: run `make book` first")
@@ -183,6 +186,7 @@ def main():
               "static_switch_ms": static["8x8"][0], "static_switch_4heads_ms": static["4 heads"][0],
               "static_idle_sync_ms": static["8x8 idle"][0],
               "static_idle_sync_4heads_ms": static["4 heads idle"][0],
+              "static_bytes": static["8x8 bytes"], "static_4heads_bytes": static["4 heads bytes"],
               "page_bytes": sizes}
     out = ROOT / "_build" / "bench.json"
     out.parent.mkdir(exist_ok=True)

@@ -13,12 +13,10 @@ import threading
 from urllib.parse import urlparse
 
 import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILT = ROOT / "_build" / "html"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def pytest_configure(config):

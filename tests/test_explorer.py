@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from utils.explorer import Dropdown, Explorer, Slider, Toggle
-from utils.panels import Bars, Curve, Heatmap, Readout, render
+from utils.panels import Bars, Curve, Heatmap, Panel, Readout, render
 
 TOKENS = ["a", "b", "c", "d"]
 
@@ -206,3 +206,186 @@ def test_curves_and_bars_render_and_validate():
         Curve(x=[0, 1], ys={"y": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="not finite"):
         Bars(values=[1.0, np.nan])
+
+
+# -- one formatter, one text-colour rule, one class per panel type -----------------------------
+def test_numbers_that_round_to_zero_print_without_a_minus_sign():
+    from utils.panels import format_number
+
+    assert format_number("{:.2f}", -0.0) == "0.00"
+    assert format_number("{:.2f}", -0.004) == "0.00"
+    assert format_number("{:.1f}", -1e-12) == "0.0"
+    assert format_number("{:.0%}", -0.001) == "0%"
+    assert format_number("{:.2f}", -0.005001) == "\u22120.01"
+    assert format_number("{:.2f}", -1.5) == "\u22121.50"
+    assert format_number("{:d}", -3) == "\u22123" and format_number("{:d}", 0) == "0"
+    assert format_number("x = {:.1f}", -0.01) == "x = 0.0"
+    texts = cells(render(Heatmap(np.array([[-0.001, -1e-17], [0.0, -2.0]]))))
+    assert texts == ["0.00", "0.00", "0.00", "\u22122.00"]
+
+
+def chapter_cmaps():
+    """Every colour map a chapter names (cmap="..."), with the three the explorers default to."""
+    import pathlib
+
+    found = set()
+    for path in (pathlib.Path(__file__).resolve().parents[1] / "chapters").glob("*.ipynb"):
+        found |= set(re.findall(r'cmap=\\?"(\w+)\\?"', path.read_text(encoding="utf-8")))
+    return sorted(found | {"viridis", "RdBu_r", "Blues"})
+
+
+@pytest.mark.parametrize("cmap", chapter_cmaps())
+def test_cell_text_contrasts_at_least_4_5_to_1_on_every_level_of_every_colour_map(cmap):
+    from matplotlib import colormaps
+
+    from utils.panels import INKS, contrast_ratio, text_colour
+
+    cm = colormaps[cmap]
+    levels = np.round(cm(np.arange(cm.N))[:, :3] * 255) / 255  # the 8-bit colours pages show
+    inks = {ink: np.array([int(ink[k] * 2, 16) / 255 for k in (1, 2, 3)]) for ink in INKS}
+    ratios = [float(contrast_ratio(c, inks[text_colour(c)])) for c in levels]
+    assert min(ratios) >= 4.5, f"{cmap}: lowest contrast {min(ratios):.2f} at level {int(np.argmin(ratios))}"
+    other = [float(contrast_ratio(c, inks[INKS[1 - INKS.index(text_colour(c))]])) for c in levels]
+    assert all(r >= o for r, o in zip(ratios, other)), "the rule must pick the higher contrast"
+
+
+def test_png_and_html_show_the_same_texts_in_the_same_colours():
+    """The PNG (matplotlib, Panel.draw) and the HTML table share the formatter and colour rule."""
+    from matplotlib.colors import to_hex
+
+    from utils.plotting import panels_figure
+
+    rng = np.random.default_rng(1)
+    S = np.round(rng.normal(size=(5, 5)), 3)
+    S[0, 0] = -0.001  # prints as 0.00 in both
+    mask = ~np.eye(5, dtype=bool)
+    mask[0, 0] = True
+    for panel, n_shown in ((Heatmap(S, cmap="RdBu_r", center=0.0, mask=mask), 21),
+                           (Heatmap(np.abs(S), cmap="viridis"), 25),
+                           (Heatmap(np.abs(S), cmap="Blues", fmt="{:.1f}"), 25)):
+        fragment = panel.html()
+        html_cells = re.findall(r'<td style="background:#\w{6};color:(#\w+)">(.*?)</td>', fragment)
+        ax = panels_figure([panel]).axes[0]
+        png_cells = [(to_hex(t.get_color()), t.get_text()) for t in ax.texts]
+        assert [(to_hex(c), t) for c, t in html_cells] == png_cells
+        assert len(png_cells) == n_shown
+
+
+def test_each_state_carries_the_arrays_the_canvas_paints_equal_to_its_html():
+    data = static_data(make().static_html())
+    assert len(data["paint"]) == len(data["states"])
+    for fragment, tables in zip(data["states"], data["paint"]):
+        html_tables = re.findall(r'<table class="sa-table">(.*?)</table>', fragment)
+        assert len(tables) == len(html_tables) == 2
+        for cells_html, paint in zip(html_tables, tables):
+            tds = re.findall(r'<td(?: class="sa-masked"| style="background:#(\w{6});color:(#\w+)")>'
+                             r"(.*?)</td>", cells_html)
+            assert paint["text"] == [text for _, _, text in tds]
+            assert paint["bg"] == "".join(bg or "------" for bg, _, _ in tds)
+            assert [data["inks"][int(i)] for i, (bg, _, _) in zip(paint["ink"], tds) if bg] == [
+                ink for bg, ink, _ in tds if bg]
+
+
+class Stars(Panel):
+    """A made-up panel type: a row of stars. Adding a panel type is this one class."""
+
+    kind = "stars"
+
+    def __init__(self, n, title=""):
+        self.n, self.title = int(n), title
+
+    def html(self):
+        return f'<figure class="sa-panel sa-stars" data-title="{self.title}">{"*" * self.n}</figure>'
+
+    def data(self):
+        return {"type": self.kind, "title": self.title, "n": self.n}
+
+    def draw(self, ax):
+        ax.axis("off")
+        ax.text(0, 0, "*" * self.n)
+
+
+def test_a_new_panel_type_is_one_class(tmp_path, monkeypatch):
+    monkeypatch.setenv("SA_EXPLORER_DUMP", str(tmp_path))
+    ex = Explorer(lambda n: [Stars(n, "stars"), Readout({"n": n})], [Slider("n", [1, 2, 3])],
+                  name="test-stars")
+    data = static_data(ex.static_html())
+    assert data["states"][data["index"][2]].count("*") == 3 and data["paint"] == [[], [], []]
+    record = json.loads((tmp_path / "test-stars.json").read_text())
+    assert [s["panels"][0] for s in record["states"]] == [
+        {"type": "stars", "title": "stars", "n": n} for n in (1, 2, 3)]
+    from utils.plotting import panels_figure
+
+    assert panels_figure(ex.panels()).axes[0].texts[0].get_text() == "**"
+    assert base64.b64decode(ex._repr_mimebundle_()["image/png"])[:4] == b"\x89PNG"
+
+
+def test_an_unknown_or_incomplete_panel_fails_loudly():
+    from utils.plotting import panels_figure
+
+    with pytest.raises(TypeError, match="not a panel"):
+        render([Readout({"a": 1}), "a string"])
+    with pytest.raises(TypeError, match="not a panel"):
+        panels_figure([object()])
+    ex = Explorer(lambda a: [np.eye(2)], [Slider("a", [1, 2])], name="test-unknown")
+    with pytest.raises(TypeError, match="not a panel: ndarray"):
+        ex.static_html()
+
+    class NoDrawing(Panel):  # a panel type without its matplotlib drawing
+        kind = "nodrawing"
+
+        def html(self):
+            return "<figure></figure>"
+
+        def data(self):
+            return {"type": self.kind}
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoDrawing()
+
+
+def test_script_and_style_come_from_the_package_files_and_no_py_file_holds_js_or_css():
+    import pathlib
+
+    import utils
+    from utils.explorer import SWITCH_JS
+    from utils.panels import CSS
+
+    package = pathlib.Path(utils.__file__).parent
+    js = (package / "static" / "explorer.js").read_text(encoding="utf-8")
+    css = (package / "static" / "explorer.css").read_text(encoding="utf-8")
+    page = make().static_html()
+    assert SWITCH_JS == js and f"<script>{js}</script>" in page
+    assert CSS == css and f"<style>{css}</style>" in page
+    assert "var(--sa-cell-border)" in css and '"--sa-cell-border"' in js  # colours as data
+    for path in package.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for marker in ("function (", "addEventListener", "querySelector", "getContext(", "{display:",
+                       "border-collapse", ".replace(\"CELL_BORDER"):
+            assert marker not in text, f"{path.name} holds JavaScript or CSS ({marker!r})"
+
+
+def test_no_test_imports_another_test_or_a_private_name():
+    import ast
+    import pathlib
+
+    for path in pathlib.Path(__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith(("test_", "conftest")), (path.name, node.module)
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports private names {private} from {node.module}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("test_") for a in node.names), path.name
+
+
+def test_the_masked_cells_dot_contrasts_at_least_4_5_to_1_with_both_stripes():
+    from utils.panels import CSS, contrast_ratio
+
+    def colour(name):
+        value = re.search(rf"{name}:\s*#(\w+);", CSS).group(1)
+        value = "".join(ch * 2 for ch in value) if len(value) == 3 else value
+        return np.array([int(value[k:k + 2], 16) / 255 for k in (0, 2, 4)])
+
+    for stripe in ("--sa-stripe-0", "--sa-stripe-1"):
+        assert contrast_ratio(colour("--sa-mask-text"), colour(stripe)) >= 4.5, stripe

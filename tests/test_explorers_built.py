@@ -19,9 +19,7 @@ import random
 
 import numpy as np
 import pytest
-from test_static_switch import ALIGNED_JS, PIXELS_JS
-
-from utils.panels import MAX_TABLE_CELLS, _fmt
+from browser_helpers import ALIGNMENT_JS, MOVE_JS, expected_texts
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DUMPS = ROOT / "_build" / "explorers"
@@ -78,43 +76,10 @@ def test_every_state_of_every_explorer_is_finite_with_weights_summing_to_one(bui
     print(f"checked {n_states} states of {len(dumps)} explorers, {n_weight_rows} weight rows")
 
 
-def expected_texts(panel):
-    """What the page must show for a panel: annotated heatmap cells and readout values."""
-    if panel["type"] == "heatmap":
-        n_rows, n_cols = panel["shape"]
-        if not panel["annotate"] or n_rows * n_cols > MAX_TABLE_CELLS:
-            return None
-        mask = panel["mask"]
-        return [("\u00b7" if mask is not None and not mask[i][j] else _fmt(panel["fmt"], v))
-                for i, row in enumerate(panel["values"]) for j, v in enumerate(row)]
-    if panel["type"] == "readout":
-        return [v if isinstance(v, str) else _fmt(panel["fmt"], v) for v in panel["items"].values()]
-    return None
-
-
+# Each panel of the explorer's view: its title and its cells' texts (heatmap tables, readouts).
 READ_VIEW = """root => Array.from(root.querySelectorAll('.sa-view .sa-panel')).map(p => ({
     title: p.dataset.title,
     texts: Array.from(p.querySelectorAll('td')).map(td => td.textContent)}))"""
-
-# Move a control; return the heatmap texts painted on the canvases at once (none if the move
-# took the slow path) and, once the page's table cells have caught up, the state's HTML.
-SET_CONTROL = """async (root, [name, position]) => {
-    const el = root.querySelector(`[data-control="${name}"]`);
-    if (el.type === 'checkbox') el.checked = position === 1; else el.value = String(position);
-    el.dispatchEvent(new Event('input', {bubbles: true}));
-    const view = root.querySelector('.sa-view');
-    const painted = Array.from(view.querySelectorAll('canvas.sa-paint')).map(c => c.saTexts);
-    while (view.dataset.synced !== view.dataset.key) await new Promise(r => setTimeout(r, 5));
-    return {html: view.firstElementChild.outerHTML, painted}; }"""
-
-
-ALIGNMENT = f"""root => {{
-    {PIXELS_JS}
-    {ALIGNED_JS}
-    const view = root.querySelector('.sa-view');
-    const tables = Array.from(view.querySelectorAll('table.sa-table'));
-    const canvases = view.querySelectorAll('canvas.sa-paint');
-    return [tables.length, canvases.length, tables.map((t, k) => ALIGNED(t, canvases[k]))]; }}"""
 
 
 def positions_to_try(n, rng):
@@ -154,24 +119,24 @@ def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, b
                 for pos in positions_to_try(len(control["labels"]), rng):
                     positions = list(defaults)
                     positions[i] = pos
-                    moved = root.evaluate(SET_CONTROL, [control["name"], pos])
+                    moved = root.evaluate(MOVE_JS, [control["name"], pos])
                     check_state(root, record, positions, f"{rel} {record['name']} {control['name']}={pos}",
-                                moved["painted"])
-                    changed |= moved["html"] != default_html
+                                moved["now"]["painted"])
+                    changed |= moved["later"]["html"] != default_html
                     n_moves += 1
-                    n_painted += bool(moved["painted"])
+                    n_painted += bool(moved["now"]["painted"])
                 assert changed, f"{rel}: {record['name']}: moving {control['name']} never changed the picture"
-                root.evaluate(SET_CONTROL, [control["name"], defaults[i]])
+                root.evaluate(MOVE_JS, [control["name"], defaults[i]])
             if len(record["controls"]) > 1:  # several controls at once, not only the first
                 for _ in range(3):
                     positions = [rng.randrange(len(c["labels"])) for c in record["controls"]]
                     for control, pos in zip(record["controls"], positions):
-                        root.evaluate(SET_CONTROL, [control["name"], pos])
+                        root.evaluate(MOVE_JS, [control["name"], pos])
                     check_state(root, record, positions, f"{rel} {record['name']} {positions}")
                     n_moves += 1
             # On the real page, with the theme's CSS: one canvas per heatmap table, lying
             # exactly over its cells (every cell's colour equals the canvas pixel over it).
-            tables, canvases, aligned = root.evaluate(ALIGNMENT)
+            tables, canvases, aligned = root.evaluate(ALIGNMENT_JS)
             assert canvases == tables and all(aligned), f"{rel}: {record['name']}: canvas off its table"
         assert not page.sa_console_errors, f"{rel}: console errors {page.sa_console_errors}"
         assert not page.sa_external, f"{rel}: requests to other hosts {page.sa_external}"

@@ -48,6 +48,8 @@ def softmax(x, axis=-1):
     x: any shape, finite. Returns an array of the same shape whose slices along `axis` are
     non-negative and sum to 1. Subtracting the maximum first changes nothing mathematically
     (softmax ignores a constant shift) but keeps exp from overflowing: logits of ±1e4 work.
+
+    Taught in chapter 1 (01_attention_pooling).
     """
     x = _finite("x", x)
     shifted = x - np.max(x, axis=axis, keepdims=True)  # largest entry becomes 0
@@ -64,6 +66,8 @@ def masked_softmax(scores, mask=None):
     Masked positions are treated as score -∞, so they get exactly 0 and the allowed positions
     share all the weight. A row with no allowed position (every key masked) returns all
     zeros, not NaN: "attend to nothing" gives a zero context vector.
+
+    Taught in chapter 5 (05_masking).
     """
     scores = _finite("scores", scores)
     if mask is None:
@@ -91,6 +95,8 @@ def masked_softmax_subtract(scores, mask, big=1e6, replace=False):
     softmax(scores). Replacing sets every score to -big, so the row comes back uniform,
     1/n_k each. Either way the row pretends to attend to keys it must not see, which is why
     masked_softmax returns zeros on such a row instead.
+
+    Taught in chapter 5 (05_masking).
     """
     scores = _finite("scores", scores)
     mask = _mask(mask, scores.shape)
@@ -103,7 +109,10 @@ def masked_softmax_subtract(scores, mask, big=1e6, replace=False):
 
 
 def causal_mask(n):
-    """(n, n) bool, True on and below the diagonal: position i may attend to j only if j <= i."""
+    """(n, n) bool, True on and below the diagonal: position i may attend to j only if j <= i.
+
+    Taught in chapter 5 (05_masking).
+    """
     return np.tril(np.ones((n, n), dtype=bool))
 
 
@@ -114,6 +123,8 @@ def padding_mask(valid_lens, n_k):
     per query). n_k: number of keys. Returns bool (batch, 1, n_k) or (batch, n_q, n_k), which
     broadcasts against scores (batch, n_q, n_k). A length >= n_k allows every key; a length
     of 0 masks the whole row.
+
+    Taught in chapter 5 (05_masking).
     """
     valid_lens = np.asarray(valid_lens)
     if valid_lens.ndim not in (1, 2) or not np.issubdtype(valid_lens.dtype, np.integer):
@@ -134,6 +145,8 @@ def local_mask(n, window):
     window is the radius r: each query sees 2r + 1 positions (fewer at the edges), so the
     cost is O(n r) instead of O(n²), like a convolution window. window=0 keeps only the
     diagonal; window >= n - 1 allows everything.
+
+    Taught in chapter 5 (05_masking).
     """
     if not window >= 0:  # also refuses NaN
         raise ValueError(f"window (the radius r) must be >= 0, got {window}")
@@ -148,6 +161,8 @@ def dot_score(Q, K):
     """score(q, k) = q · k, for every pair: Q Kᵀ.
 
     Q: (..., n_q, d_k)  K: (..., n_k, d_k). Returns scores (..., n_q, n_k).
+
+    Taught in chapter 6 (06_score_functions).
     """
     Q, K = _queries_keys(Q, K)
     return Q @ np.swapaxes(K, -1, -2)  # (..., n_q, n_k)
@@ -159,6 +174,8 @@ def scaled_dot_score(Q, K):
     With unit-variance entries q · k has variance d_k; dividing by √d_k brings it back to 1,
     so softmax does not saturate (and its gradients do not vanish) as d_k grows.
     Q: (..., n_q, d_k)  K: (..., n_k, d_k). Returns scores (..., n_q, n_k).
+
+    Taught in chapter 4 (04_scaling).
     """
     Q, K = _queries_keys(Q, K)
     return Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])  # (..., n_q, n_k)
@@ -169,6 +186,8 @@ def general_score(Q, K, W):
 
     Q: (..., n_q, d_q)  K: (..., n_k, d_k)  W: (d_q, d_k); queries and keys may differ in size.
     Returns scores (..., n_q, n_k).
+
+    Taught in chapter 6 (06_score_functions).
     """
     Q, K, W = _finite("Q", Q), _finite("K", K), _finite("W", W)
     _need(Q.ndim >= 2 and K.ndim >= 2, f"Q and K must be at least 2-D, got Q {Q.shape}, K {K.shape}")
@@ -186,6 +205,8 @@ def additive_score(Q, K, W_q, W_k, w_v):
     Q: (..., n_q, d_q)  K: (..., n_k, d_k); d_q and d_k may differ.
     W_q: (d_q, h)  W_k: (d_k, h)  w_v: (h,), with h the hidden size.
     Returns scores (..., n_q, n_k).
+
+    Taught in chapter 6 (06_score_functions).
     """
     Q, K = _finite("Q", Q), _finite("K", K)
     W_q, W_k, w_v = _finite("W_q", W_q), _finite("W_k", W_k), _finite("w_v", w_v)
@@ -207,6 +228,8 @@ def cosine_score(Q, K):
 
     Q: (..., n_q, d_k)  K: (..., n_k, d_k). Returns scores (..., n_q, n_k).
     A zero vector has no direction; its scores are 0.
+
+    Taught in chapter 6 (06_score_functions).
     """
     Q, K = _queries_keys(Q, K)
     Q_len = np.linalg.norm(Q, axis=-1, keepdims=True)  # (..., n_q, 1)
@@ -232,6 +255,8 @@ def attention(Q, K, V, mask=None, score="scaled_dot"):
     e.g. ``lambda Q, K: general_score(Q, K, W)``.
     Returns output (..., n_q, d_v) and weights (..., n_q, n_k); each output row is the
     weighted average of the rows of V.
+
+    Taught in chapter 3 (03_queries_keys_values).
     """
     Q, K = _queries_keys(Q, K, same_d=not callable(score))  # a callable may compare sizes d_q ≠ d_k
     V = _finite("V", V)
@@ -264,6 +289,8 @@ def local_attention(Q, K, V, window):
     Q, K: (..., n, d_k)  V: (..., n, d_v). Returns output (..., n, d_v) and the window weights
     (..., n, 2r + 1), column c holding the weight of key i + c - r (0 where that key does not
     exist, at the two ends).
+
+    Taught in chapter 5 (05_masking).
     """
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -295,6 +322,8 @@ def self_attention(X):
     This is self-attention before Q, K, V and before scaling: the first chapter's version.
     X: (..., n, d). Returns output (..., n, d) and weights (..., n, n); row i of weights
     says how much token i draws from each token.
+
+    Taught in chapter 2 (02_softmax_xxt).
     """
     X = _finite("X", X)
     _need(X.ndim >= 2, f"X must be at least 2-D (..., n, d), got shape {X.shape}")
@@ -311,6 +340,8 @@ def predict_position(H, W_p, v_p, S):
 
     H: (..., n_q, d) decoder states h_t as rows. W_p: (d, h)  v_p: (h,)  S: source length.
     Returns p_t (..., n_q), real numbers in (0, S).
+
+    Taught in chapter 7 (07_global_local).
     """
     H, W_p, v_p = _finite("H", H), _finite("W_p", W_p), _finite("v_p", v_p)
     _need(
@@ -333,6 +364,8 @@ def local_p_weights(scores, p_t, D, sigma=None, window=True):
     are 0; if False, the softmax runs over all positions and only the Gaussian favours p_t.
     Returns weights (..., n_q, n_k). They do NOT sum to 1: the Gaussian shrinks them, as in
     the paper (rows sum to at most 1).
+
+    Taught in chapter 7 (07_global_local).
     """
     scores, p_t = _finite("scores", scores), _finite("p_t", p_t)
     _need(
@@ -357,6 +390,8 @@ def hard_attention(weights, rng):
     Returns indices (..., n_q) of the chosen keys and one_hot (..., n_q, n_k), a 0/1 matrix
     that can replace the soft weights: ``one_hot @ V`` picks one value row per query.
     Sampling is not differentiable; training needs e.g. Monte Carlo (REINFORCE) gradients.
+
+    Taught in chapter 7 (07_global_local).
     """
     weights = _finite("weights", weights)
     sums = weights.sum(axis=-1)
@@ -382,6 +417,8 @@ def sinusoidal_encoding(n_positions, d_model, base=10000.0):
     PE[p, 2i] = sin(p / base^(2i/d_model)),  PE[p, 2i+1] = cos(p / base^(2i/d_model)).
     Returns (n_positions, d_model). An odd d_model works: the last column is a sine whose
     cosine partner is dropped.
+
+    Taught in chapter 10 (10_positional_encoding).
     """
     positions = np.arange(n_positions, dtype=np.float64)[:, None]  # (n, 1)
     frequencies = base ** (-np.arange(0, d_model, 2) / d_model)  # (ceil(d/2),): 1/base^(2i/d)
@@ -401,6 +438,8 @@ def sinusoidal_shift_matrix(k, d_model, base=10000.0):
     a shift in position is the same linear map everywhere. Returns (d_model, d_model).
     d_model must be even: with an odd d_model the last sine has no cosine partner, and
     sin(a + kω) is not a linear function of sin(a) alone.
+
+    Taught in chapter 10 (10_positional_encoding).
     """
     if d_model % 2:
         raise ValueError(

@@ -28,6 +28,8 @@ def padding_mask(valid_lens, n_k):
     """Bool mask from valid lengths: key j may be attended to iff j < valid_len.
 
     valid_lens: int tensor (batch,) or (batch, n_q). Returns (batch, 1, n_k) or (batch, n_q, n_k).
+
+    Taught in chapter 5 (05_masking).
     """
     valid_lens = torch.as_tensor(valid_lens)
     if valid_lens.dim() == 1:
@@ -36,7 +38,10 @@ def padding_mask(valid_lens, n_k):
 
 
 def causal_mask(n, device=None):
-    """(n, n) bool, True where j <= i: position i sees itself and the past only."""
+    """(n, n) bool, True where j <= i: position i sees itself and the past only.
+
+    Taught in chapter 5 (05_masking).
+    """
     return torch.ones(n, n, dtype=torch.bool, device=device).tril()
 
 
@@ -45,6 +50,8 @@ def masked_softmax(scores, mask=None):
 
     scores: (..., n_q, n_k). mask: bool broadcastable to scores, True = may attend.
     Fully masked rows return zeros (and zero gradients) instead of NaN.
+
+    Taught in chapter 5 (05_masking).
     """
     if mask is None:
         return F.softmax(scores, dim=-1)
@@ -60,6 +67,8 @@ def scaled_dot_product(Q, K, V, mask=None, dropout=None):
     Q: (..., n_q, d_k)  K: (..., n_k, d_k)  V: (..., n_k, d_v)
     mask: bool broadcastable to (..., n_q, n_k), True = may attend.
     Returns output (..., n_q, d_v) and weights (..., n_q, n_k) (before dropout, if any).
+
+    Taught in chapter 5 (05_masking).
     """
     if Q.shape[-1] != K.shape[-1]:
         raise ValueError(f"K has d_k={K.shape[-1]} but Q has d_k={Q.shape[-1]}: Q {tuple(Q.shape)}, "
@@ -104,6 +113,8 @@ class ScaledDotProductAttention(nn.Module):
     valid_lens=None) → (output (B, n_q, d_v), weights (B, n_q, n_k)).
     mask: bool broadcastable to (B, n_q, n_k), True = may attend; or valid_lens, ints
     (B,) or (B, n_q): only the first valid_lens keys count.
+
+    Taught in chapter 5 (05_masking).
     """
 
     def __init__(self, dropout=0.0):
@@ -122,6 +133,8 @@ class AdditiveAttention(nn.Module):
     (which may have different sizes) to num_hiddens features; w_v maps them to one score.
     forward(queries (B, n_q, query_size), keys (B, n_k, key_size), values (B, n_k, d_v),
     mask=None, valid_lens=None) → (output (B, n_q, d_v), weights (B, n_q, n_k)).
+
+    Taught in chapter 6 (06_score_functions).
     """
 
     def __init__(self, key_size, query_size, num_hiddens, dropout=0.0):
@@ -155,6 +168,8 @@ class MultiHeadAttention(nn.Module):
     → (output (B, n_q, d_model), weights (B, n_heads, n_q, n_k)).
     mask: bool, True = may attend, broadcastable to (B, n_heads, n_q, n_k); a 3-D mask
     (B, n_q, n_k) or (B, 1, n_k) is shared by all heads (a head axis is inserted).
+
+    Taught in chapter 9 (09_multi_head).
     """
 
     def __init__(self, d_model, n_heads, bias=True, dropout=0.0):
@@ -204,6 +219,8 @@ class MultiHeadAttentionLoop(MultiHeadAttention):
     A Python loop over heads, each with its own slice of the weight matrices: slower, because
     it launches n_heads small products instead of one large one. State dicts are
     interchangeable with MultiHeadAttention.
+
+    Taught in chapter 9 (09_multi_head).
     """
 
     def forward(self, query, key, value, mask=None):
@@ -235,6 +252,8 @@ class PositionalEncoding(nn.Module):
     """Adds the sinusoidal encoding of utils.attention.sinusoidal_encoding: X + PE[:n].
 
     forward(X (B, n, d_model)) → (B, n, d_model), for n <= max_len. No parameters.
+
+    Taught in chapter 10 (10_positional_encoding).
     """
 
     def __init__(self, d_model, max_len=1000, dropout=0.0, base=10000.0):
@@ -252,6 +271,8 @@ class LearnedPositionalEncoding(nn.Module):
     """Adds a trained vector per position: X + P[:n], P an nn.Embedding(max_len, d_model).
 
     forward(X (B, n, d_model)) → (B, n, d_model), for n <= max_len.
+
+    Taught in chapter 10 (10_positional_encoding).
     """
 
     def __init__(self, d_model, max_len=1000, dropout=0.0):
@@ -278,6 +299,8 @@ class PositionWiseFFN(nn.Module):
     """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, applied to every position separately.
 
     forward(X (B, n, d_model)) → (B, n, d_model); hidden size d_ff.
+
+    Taught in chapter 11 (11_transformer).
     """
 
     def __init__(self, d_model, d_ff, dropout=0.0):
@@ -294,6 +317,8 @@ class AddNorm(nn.Module):
     """Residual connection then layer normalisation: LayerNorm(X + Y) (post-norm).
 
     forward(X, Y), both (B, n, d_model) → (B, n, d_model).
+
+    Taught in chapter 11 (11_transformer).
     """
 
     def __init__(self, d_model, dropout=0.0, eps=1e-5):
@@ -313,6 +338,8 @@ class EncoderBlock(nn.Module):
 
     forward(X (B, n, d_model), mask=None) → (Y (B, n, d_model), self_weights (B, n_heads, n, n)).
     mask: bool, True = may attend, as in MultiHeadAttention (e.g. padding_mask(lens, n)).
+
+    Taught in chapter 11 (11_transformer).
     """
 
     def __init__(self, d_model, n_heads, d_ff, dropout=0.0):
@@ -336,6 +363,8 @@ class DecoderBlock(nn.Module):
     forward(Y (B, n_t, d_model), memory (B, n_s, d_model), self_mask=None, memory_mask=None)
     → (Z (B, n_t, d_model), self_weights (B, n_heads, n_t, n_t), cross_weights (B, n_heads, n_t, n_s)).
     self_mask is usually causal_mask(n_t); memory_mask hides source padding. True = may attend.
+
+    Taught in chapter 11 (11_transformer).
     """
 
     def __init__(self, d_model, n_heads, d_ff, dropout=0.0):
@@ -359,6 +388,8 @@ class Encoder(nn.Module):
     """A stack of n_layers EncoderBlocks on vectors (no embedding).
 
     forward(X (B, n, d_model), mask=None) → (Y (B, n, d_model), [self_weights of each layer]).
+
+    Taught in chapter 11 (11_transformer).
     """
 
     def __init__(self, d_model, n_heads, d_ff, n_layers, dropout=0.0):
@@ -378,6 +409,8 @@ class Decoder(nn.Module):
 
     forward(Y (B, n_t, d_model), memory (B, n_s, d_model), self_mask=None, memory_mask=None)
     → (Z (B, n_t, d_model), {"self": [per layer (B, h, n_t, n_t)], "cross": [per layer (B, h, n_t, n_s)]}).
+
+    Taught in chapter 11 (11_transformer).
     """
 
     def __init__(self, d_model, n_heads, d_ff, n_layers, dropout=0.0):
@@ -403,6 +436,8 @@ class Transformer(nn.Module):
     forward(src (B, n_s) long, tgt (B, n_t) long) → (logits (B, n_t, tgt_vocab), weights) with
     weights = {"encoder": [per layer (B, h, n_s, n_s)], "decoder_self": [(B, h, n_t, n_t)],
     "decoder_cross": [(B, h, n_t, n_s)]}.
+
+    Taught in chapter 11 (11_transformer).
     """
 
     def __init__(self, src_vocab, tgt_vocab, d_model=32, n_heads=4, d_ff=64, n_layers=2,
@@ -460,6 +495,8 @@ def greedy_decode(model, src, bos, max_len, eos=None):
     Returns tokens (B, 1 + steps) starting with bos, and the weights of the last forward call
     (None if max_len is 0): that call read tokens[:, :-1], so query row i holds the attention
     used to choose tokens[:, i + 1].
+
+    Taught in chapter 8 (08_bahdanau).
     """
     tokens = torch.full((src.shape[0], 1), bos, dtype=torch.long, device=src.device)  # (B, 1)
     weights = None
@@ -481,6 +518,8 @@ def copy_from_torch_mha(ours, theirs):
 
     PyTorch stacks the three input projections in in_proj_weight (3·d_model, d_model):
     rows [0, d) are W_q, [d, 2d) W_k, [2d, 3d) W_v (nn.Linear stores weights as (out, in)).
+
+    Taught in chapter 9 (09_multi_head).
     """
     d = ours.d_model
     if theirs.embed_dim != d or theirs.num_heads != ours.n_heads or theirs.in_proj_weight is None:
@@ -511,6 +550,8 @@ def copy_from_torch_encoder_layer(ours, theirs):
     The layer must be post-norm (norm_first=False) with ReLU, PyTorch's defaults. Given the
     same input, ``ours(X, mask)[0]`` equals ``theirs(X, src_mask=~mask)`` (in eval mode or
     with dropout 0): note PyTorch's True = blocked.
+
+    Taught in chapter 11 (11_transformer).
     """
     copy_from_torch_mha(ours.attention, theirs.self_attn)
     _copy_ffn_norms(ours, theirs, [ours.addnorm1, ours.addnorm2])
@@ -522,6 +563,8 @@ def copy_from_torch_decoder_layer(ours, theirs):
 
     self_attn → self_attention, multihead_attn → cross_attention, norm1..3 → addnorm1..3.
     ``ours(Y, M, s, m)[0]`` equals ``theirs(Y, M, tgt_mask=~s, memory_mask=~m)``.
+
+    Taught in chapter 11 (11_transformer).
     """
     copy_from_torch_mha(ours.self_attention, theirs.self_attn)
     copy_from_torch_mha(ours.cross_attention, theirs.multihead_attn)
@@ -543,6 +586,8 @@ class GRUEncoder(nn.Module):
     """Embedding then a GRU over the source.
 
     forward(src (B, n_s) long) → (outputs (B, n_s, num_hiddens), state (num_layers, B, num_hiddens)).
+
+    Taught in chapter 8 (08_bahdanau).
     """
 
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers=1, dropout=0.0):
@@ -560,6 +605,8 @@ class PlainDecoder(nn.Module):
     That final state is concatenated to every input embedding, so all source information has
     to pass through one fixed-size vector.
     forward(tgt (B, n_t), enc_outputs, enc_state, mask=None) → (logits (B, n_t, vocab), None).
+
+    Taught in chapter 8 (08_bahdanau).
     """
 
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers=1, dropout=0.0):
@@ -583,6 +630,8 @@ class BahdanauDecoder(nn.Module):
     encoder outputs; the context vector is concatenated with the input embedding.
     forward(tgt (B, n_t), enc_outputs (B, n_s, h), enc_state (num_layers, B, h), mask=None)
     → (logits (B, n_t, vocab), weights (B, n_t, n_s)). mask: bool (B, 1, n_s), True = may attend.
+
+    Taught in chapter 8 (08_bahdanau).
     """
 
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers=1, dropout=0.0):
@@ -612,6 +661,8 @@ class Seq2Seq(nn.Module):
 
     forward(src (B, n_s), tgt (B, n_t)) → (logits (B, n_t, vocab), weights (B, n_t, n_s) or None).
     If pad_id is given, padded source positions are hidden from the attention.
+
+    Taught in chapter 8 (08_bahdanau).
     """
 
     def __init__(self, encoder, decoder, pad_id=None):

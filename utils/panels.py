@@ -1,4 +1,7 @@
-"""Panels: the pictures an explorer shows, rendered to HTML by Python.
+"""Panels: the pictures an explorer shows, rendered to HTML by Python (and to PNG by matplotlib).
+
+Taught in chapter 1 (``01_attention_pooling``), whose explorer is the book's first; every
+chapter's explorer returns these panels.
 
 A chapter's compute function returns a list of panels; ``render(panels)`` turns them into one
 HTML fragment. This module is the *only* renderer of explorer pictures: the live widget shows
@@ -11,9 +14,20 @@ reader sees for a slider position are, by construction, the numbers Python compu
 - ``Bars``     a bar chart (or histogram) as inline SVG.
 - ``Readout``  a few named numbers.
 
+Each panel type is one class (a subclass of ``Panel``) that holds all the type does: its HTML
+(``html``), its raw numbers for the tests' dump (``data``), its matplotlib drawing for the
+PNG (``draw``) and, for heatmap tables, the arrays the static page's canvas paints (``paint``).
+Anything else given as a panel raises ``TypeError``. HTML and PNG share one number formatter
+(``format_number``: a true minus sign, and a value that rounds to zero prints without one) and
+one rule for the colour of text on a coloured cell (``text_colour``: black or white, whichever
+contrasts more with the cell by the WCAG formula; always at least 4.58 : 1).
+
 Panels check their data when they are made: NaN or infinite values raise ``ValueError``
 (masked heatmap cells excepted), and a heatmap marked ``weights=True`` must have rows that sum
 to 1, or to 0 where a row is fully masked.
+
+The look (CSS) lives in ``utils/static/explorer.css``, read once here and inlined into every
+explorer's output, so pages stay self-contained and work offline.
 """
 
 from __future__ import annotations
@@ -21,16 +35,92 @@ from __future__ import annotations
 import base64
 import html
 import io
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from importlib import resources
+from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Heatmap", "Curve", "Bars", "Readout", "render", "CSS"]
+__all__ = ["Panel", "Heatmap", "Curve", "Bars", "Readout", "render", "format_number",
+           "text_colour", "contrast_ratio", "static_text", "CSS", "INKS", "MAX_TABLE_CELLS"]
 
 # Heatmaps with more cells than this are drawn as a pixel image instead of a table.
 MAX_TABLE_CELLS = 400
 SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+INKS = ("#000", "#fff")  # the two text colours on coloured cells: black, white
+MASKED_GREY = "#dddddd"  # a masked cell in the PNG and in a pixel image
+
+
+def static_text(name: str) -> str:
+    """The text of a file in utils/static/ (package data, installed with the package).
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
+
+
+CSS = static_text("explorer.css")
+
+
+# -- one number formatter, one text-colour rule (HTML and PNG) ------------------------------
+def format_number(fmt: str, value) -> str:
+    """``fmt.format(value)`` with a true minus sign; a value that rounds to zero has none.
+
+    >>> format_number("{:.2f}", -0.001), format_number("{:.2f}", -1.5)
+    ('0.00', '−1.50')
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    text = fmt.format(value)
+    if "-" in text:
+        size = abs(value)
+        zero = fmt.format(size * 0)  # 0 of the value's type (0.0 for floats, 0 for ints), never -0.0
+        if fmt.format(size) == zero:
+            return zero  # e.g. -0.0 or -0.001 with "{:.2f}": "0.00", not "-0.00"
+    return text.replace("-", "\u2212")
+
+
+def relative_luminance(rgb) -> np.ndarray:
+    """WCAG 2 relative luminance of sRGB colours rgb (..., 3) in [0, 1].
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    rgb = np.asarray(rgb, dtype=float)[..., :3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(rgb_a, rgb_b) -> np.ndarray:
+    """WCAG 2 contrast ratio (1 to 21) between colours rgb_a and rgb_b (..., 3) in [0, 1].
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    la, lb = relative_luminance(rgb_a), relative_luminance(rgb_b)
+    return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
+
+
+def _quantise(rgb) -> np.ndarray:
+    """Colours (..., 3 or 4) in [0, 1] as the 8-bit colours a page or PNG shows."""
+    return np.round(np.asarray(rgb, dtype=float)[..., :3] * 255) / 255
+
+
+def ink_index(rgb) -> np.ndarray:
+    """Index into INKS of the text colour for cells coloured rgb (..., 3) in [0, 1].
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    lum = relative_luminance(_quantise(rgb))
+    on_black, on_white = (lum + 0.05) / 0.05, 1.05 / (lum + 0.05)
+    return (on_white > on_black).astype(int)
+
+
+def text_colour(rgb) -> str:
+    """Black or white text on a cell of colour rgb (3 values in [0, 1]): the higher contrast.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    return INKS[int(ink_index(rgb))]
 
 
 def _finite(name: str, values: np.ndarray, where: Optional[np.ndarray] = None) -> None:
@@ -42,40 +132,61 @@ def _finite(name: str, values: np.ndarray, where: Optional[np.ndarray] = None) -
         raise ValueError(f"{name}: value {values[idx]} at {idx} is not finite")
 
 
-def _hex_colours(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
-    """Map values to '#rrggbb' strings with a matplotlib colour map."""
+def _rgb(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
+    """Map values to 8-bit sRGB colours (..., 3) in [0, 1] with a matplotlib colour map."""
     from matplotlib import colormaps
 
     span = vmax - vmin if vmax > vmin else 1.0
     t = np.clip((values - vmin) / span, 0.0, 1.0)
-    rgb = (colormaps[cmap](t)[..., :3] * 255).round().astype(int)  # (..., 3)
-    return np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.reshape(-1, 3)]).reshape(
-        values.shape
-    )
+    return _quantise(colormaps[cmap](t))
 
 
-def _text_colours(hexes: np.ndarray) -> np.ndarray:
-    """White text on dark cells, near-black on light ones (by relative luminance)."""
-    flat = hexes.reshape(-1)
-    rgb = np.array([[int(h[i : i + 2], 16) for i in (1, 3, 5)] for h in flat]) / 255.0
-    lum = rgb @ np.array([0.2126, 0.7152, 0.0722])
-    return np.where(lum < 0.5, "#fff", "#111").reshape(hexes.shape)
+def _hex(rgb: np.ndarray) -> np.ndarray:
+    """8-bit colours (..., 3) in [0, 1] as 'rrggbb' strings (no '#')."""
+    ints = np.round(rgb * 255).astype(int).reshape(-1, 3)
+    return np.array([f"{r:02x}{g:02x}{b:02x}" for r, g, b in ints]).reshape(rgb.shape[:-1])
 
 
-def _fmt(fmt: str, value) -> str:
-    return fmt.format(value).replace("-", "\u2212")  # a true minus sign
+class Panel(ABC):
+    """One picture of an explorer state. A new panel type is one subclass defining these.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+
+    kind: ClassVar[str] = ""  # the dump's "type" and the CSS class sa-<kind>
+
+    @abstractmethod
+    def html(self) -> str:
+        """The panel as an HTML fragment (a <figure class="sa-panel sa-KIND">)."""
+
+    @abstractmethod
+    def data(self) -> dict:
+        """The panel's raw numbers (JSON-able, with "type": kind), for the tests' dump."""
+
+    @abstractmethod
+    def draw(self, ax) -> None:
+        """Draw the panel on a matplotlib Axes (the PNG of the default state)."""
+
+    def paint(self) -> list:
+        """For each table.sa-table in html(), in order, what the static page's canvas paints
+        over its cells: {"bg": 6 hex digits per cell or "------" if masked, "ink": one digit
+        per cell (index into INKS), "text": the cells' texts}. Most panels have no table."""
+        return []
 
 
 @dataclass
-class Heatmap:
+class Heatmap(Panel):
     """A matrix drawn as a heatmap.
 
     values: (n_rows, n_cols). rows, cols: tick labels (e.g. tokens), or None for 0, 1, ...
     mask: optional bool (n_rows, n_cols), True = may attend (drawn normally); False cells are
     drawn grey and their values ignored (they may be -inf). weights=True declares the rows to
     be attention weights: each must sum to 1, or to 0 when the row is fully masked.
+
+    Taught in chapter 1 (01_attention_pooling).
     """
 
+    kind: ClassVar[str] = "heatmap"
     values: np.ndarray
     rows: Optional[Sequence[str]] = None
     cols: Optional[Sequence[str]] = None
@@ -98,8 +209,7 @@ class Heatmap:
         n_rows, n_cols = self.values.shape
         if self.mask is not None:
             self.mask = np.broadcast_to(np.asarray(self.mask, dtype=bool), self.values.shape)
-        visible = self.mask if self.mask is not None else None
-        _finite(f"Heatmap {self.title!r}", self.values, visible)
+        _finite(f"Heatmap {self.title!r}", self.values, self.mask)
         for name, labels, n in (("rows", self.rows, n_rows), ("cols", self.cols, n_cols)):
             if labels is not None and len(labels) != n:
                 raise ValueError(f"Heatmap {self.title!r}: {len(labels)} {name} labels for {n} {name}")
@@ -113,7 +223,9 @@ class Heatmap:
                     f"(or 0 if fully masked); row sums are {np.round(sums, 6).tolist()}"
                 )
 
-    def _limits(self):
+    def limits(self):
+        """(vmin, vmax) of the colour scale: given, or the visible values' range (0, 1 for
+        weights), made symmetric about center when center is set."""
         shown = self.values if self.mask is None else self.values[self.mask]
         lo = float(shown.min()) if shown.size else 0.0
         hi = float(shown.max()) if shown.size else 1.0
@@ -124,17 +236,31 @@ class Heatmap:
             vmin, vmax = self.center - half, self.center + half
         return vmin, vmax
 
-    def html(self) -> str:
-        vmin, vmax = self._limits()
+    _limits = limits  # the name earlier versions used
+
+    def _as_table(self) -> bool:
+        return self.annotate and self.values.size <= MAX_TABLE_CELLS
+
+    def _visible(self) -> np.ndarray:
+        return np.ones(self.values.shape, bool) if self.mask is None else self.mask
+
+    def _cells(self):
+        """Each cell's colour (8-bit rgb in [0, 1]), ink index (INKS) and text."""
+        vmin, _ = self.limits()
         safe = np.where(np.isfinite(self.values), self.values, vmin)
-        bg = _hex_colours(safe, self.cmap, vmin, vmax)
+        rgb = _rgb(safe, self.cmap, *self.limits())
+        ink = ink_index(rgb)
+        visible = self._visible()
+        texts = [[(format_number(self.fmt, v) if self.annotate else "") if shown else "\u00b7"
+                  for v, shown in zip(row, vis)] for row, vis in zip(self.values, visible)]
+        return rgb, ink, texts
+
+    def html(self) -> str:
+        vmin, vmax = self.limits()
         n_rows, n_cols = self.values.shape
         rows = [str(r) for r in self.rows] if self.rows is not None else [str(i) for i in range(n_rows)]
         cols = [str(c) for c in self.cols] if self.cols is not None else [str(j) for j in range(n_cols)]
-        if self.annotate and n_rows * n_cols <= MAX_TABLE_CELLS:
-            body = self._table(bg, rows, cols)
-        else:
-            body = self._image(bg, rows, cols)
+        body = self._table(rows, cols) if self._as_table() else self._image(rows, cols)
         kind = "weights" if self.weights else "values"
         return (
             f'<figure class="sa-panel sa-heatmap" data-kind="{kind}" '
@@ -143,33 +269,33 @@ class Heatmap:
             f"{_colourbar(self.cmap, vmin, vmax, self.fmt)}</figure>"
         )
 
-    def _table(self, bg, rows, cols) -> str:
-        fg = _text_colours(bg)
+    def _table(self, rows, cols) -> str:
+        rgb, ink, texts = self._cells()
+        bg, visible = _hex(rgb), self._visible()
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
         corner = html.escape(f"{self.row_title} \u2193 {self.col_title} \u2192".strip())
         lines = [f'<table class="sa-table"><tr><th class="sa-corner">{corner}</th>{head}</tr>']
         for i, label in enumerate(rows):
             cells = []
             for j in range(len(cols)):
-                if self.mask is not None and not self.mask[i, j]:
-                    cells.append('<td class="sa-masked">\u00b7</td>')
+                if not visible[i, j]:
+                    cells.append(f'<td class="sa-masked">{texts[i][j]}</td>')
                 else:
-                    text = _fmt(self.fmt, self.values[i, j]) if self.annotate else ""
-                    cells.append(f'<td style="background:{bg[i, j]};color:{fg[i, j]}">{text}</td>')
+                    cells.append(f'<td style="background:#{bg[i, j]};color:{INKS[ink[i, j]]}">'
+                                 f"{texts[i][j]}</td>")
             lines.append(f"<tr><th>{html.escape(label)}</th>{''.join(cells)}</tr>")
         return "".join(lines) + "</table>"
 
-    def _image(self, bg, rows, cols) -> str:
+    def _image(self, rows, cols) -> str:
         from PIL import Image
 
-        rgb = np.array([[int(h[k : k + 2], 16) for k in (1, 3, 5)] for h in bg.reshape(-1)])
-        rgb = rgb.reshape(*bg.shape, 3).astype(np.uint8)
-        if self.mask is not None:
-            rgb[~self.mask] = 200
+        rgb, _, _ = self._cells()
+        pixels = np.round(rgb * 255).astype(np.uint8)
+        pixels[~self._visible()] = [int(MASKED_GREY[k:k + 2], 16) for k in (1, 3, 5)]
         buf = io.BytesIO()
-        Image.fromarray(rgb, "RGB").save(buf, format="PNG", optimize=True)
+        Image.fromarray(pixels, "RGB").save(buf, format="PNG", optimize=True)
         data = base64.b64encode(buf.getvalue()).decode("ascii")
-        n_rows, n_cols = bg.shape
+        n_rows, n_cols = self.values.shape
         width = min(360, max(120, 8 * n_cols))
         height = min(360, max(60, round(width * n_rows / n_cols)))
         axes = html.escape(f"{self.row_title} ({rows[0]}\u2013{rows[-1]}) \u2193   "
@@ -179,18 +305,40 @@ class Heatmap:
             f' width="{width}" height="{height}" src="data:image/png;base64,{data}">'
         )
 
+    def paint(self) -> list:
+        if not self._as_table():
+            return []
+        rgb, ink, texts = self._cells()
+        visible = self._visible().reshape(-1)
+        bg = "".join(h if shown else "------" for h, shown in zip(_hex(rgb).reshape(-1), visible))
+        return [{"bg": bg, "ink": "".join(str(i) for i in ink.reshape(-1)),
+                 "text": [t for row in texts for t in row]}]
+
+    def data(self) -> dict:
+        return {"type": self.kind, "title": self.title, "fmt": self.fmt, "weights": self.weights,
+                "annotate": self.annotate, "shape": list(self.values.shape),
+                "values": np.where(np.isfinite(self.values), self.values, 0.0).tolist(),
+                "mask": None if self.mask is None else self.mask.tolist()}
+
+    def draw(self, ax) -> None:
+        from .plotting import _latin, heatmap
+
+        heatmap(ax, self.values, _latin(self.rows), _latin(self.cols), self.title, self.row_title,
+                self.col_title, self.cmap, *self.limits(),
+                annotate=self.annotate and self.values.size <= 100, fmt=self.fmt, mask=self.mask)
+
 
 def _colourbar(cmap: str, vmin: float, vmax: float, fmt: str) -> str:
-    stops = ",".join(_hex_colours(np.linspace(0, 1, 9), cmap, 0.0, 1.0))
+    stops = ",".join("#" + h for h in _hex(_rgb(np.linspace(0, 1, 9), cmap, 0.0, 1.0)))
     return (
-        f'<div class="sa-cbar"><span>{_fmt(fmt, vmin)}</span>'
+        f'<div class="sa-cbar"><span>{format_number(fmt, vmin)}</span>'
         f'<i style="background:linear-gradient(to right,{stops})"></i>'
-        f"<span>{_fmt(fmt, vmax)}</span></div>"
+        f"<span>{format_number(fmt, vmax)}</span></div>"
     )
 
 
 @dataclass
-class _Plot:
+class _Plot(Panel):
     """Shared SVG frame for Curve and Bars: data → pixel maps and axes."""
 
     title: str = ""
@@ -220,24 +368,28 @@ class _Plot:
         top, right, bottom, left = self.pad
         w, h = self.width, self.height
         e = html.escape
+
+        def num(v):
+            return e(format_number(fmt, v))
+
         ticks = (
-            f'<text x="{left}" y="{h - bottom + 13}" text-anchor="middle">{e(_fmt(fmt, xlim[0]))}</text>'
-            f'<text x="{w - right}" y="{h - bottom + 13}" text-anchor="end">{e(_fmt(fmt, xlim[1]))}</text>'
+            f'<text x="{left}" y="{h - bottom + 13}" text-anchor="middle">{num(xlim[0])}</text>'
+            f'<text x="{w - right}" y="{h - bottom + 13}" text-anchor="end">{num(xlim[1])}</text>'
         ) if xticks else ""
         return (
             f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" class="sa-ax"/>'
             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" class="sa-ax"/>'
             + ticks +
-            f'<text x="{left - 3}" y="{h - bottom}" text-anchor="end">{e(_fmt(fmt, ylim[0]))}</text>'
-            f'<text x="{left - 3}" y="{top + 8}" text-anchor="end">{e(_fmt(fmt, ylim[1]))}</text>'
+            f'<text x="{left - 3}" y="{h - bottom}" text-anchor="end">{num(ylim[0])}</text>'
+            f'<text x="{left - 3}" y="{top + 8}" text-anchor="end">{num(ylim[1])}</text>'
             f'<text x="{(left + w - right) / 2}" y="{h - 4}" text-anchor="middle">{e(self.xlabel)}</text>'
             f'<text x="10" y="{(top + h - bottom) / 2}" text-anchor="middle" '
             f'transform="rotate(-90 10 {(top + h - bottom) / 2})">{e(self.ylabel)}</text>'
         )
 
-    def _svg(self, kind: str, inner: str, legend: str = "") -> str:
+    def _svg(self, inner: str, legend: str = "") -> str:
         return (
-            f'<figure class="sa-panel sa-{kind}" data-title="{html.escape(self.title)}">'
+            f'<figure class="sa-panel sa-{self.kind}" data-title="{html.escape(self.title)}">'
             f"<figcaption>{html.escape(self.title)}</figcaption>"
             f'<svg width="{self.width}" height="{self.height}" viewBox="0 0 {self.width} '
             f'{self.height}" role="img">{inner}</svg>{legend}</figure>'
@@ -246,8 +398,12 @@ class _Plot:
 
 @dataclass
 class Curve(_Plot):
-    """Lines y(x). x: (n,); ys: {label: (n,) array}; marker: an x to draw a vertical line at."""
+    """Lines y(x). x: (n,); ys: {label: (n,) array}; marker: an x to draw a vertical line at.
 
+    Taught in chapter 1 (01_attention_pooling).
+    """
+
+    kind: ClassVar[str] = "curve"
     x: Sequence[float] = ()
     ys: dict = field(default_factory=dict)
     marker: Optional[float] = None
@@ -291,13 +447,37 @@ class Curve(_Plot):
             m = float(px(self.marker))
             parts.append(f'<line x1="{m:.1f}" y1="{self.pad[0]}" x2="{m:.1f}" '
                          f'y2="{self.height - self.pad[2]}" class="sa-marker"/>')
-        return self._svg("curve", "".join(parts), f'<div class="sa-legend">{" ".join(legend)}</div>')
+        return self._svg("".join(parts), f'<div class="sa-legend">{" ".join(legend)}</div>')
+
+    def data(self) -> dict:
+        return {"type": self.kind, "title": self.title, "x": self.x.tolist(),
+                "ys": {k: v.tolist() for k, v in self.ys.items()}}
+
+    def draw(self, ax) -> None:
+        from .plotting import _drawable
+
+        for k, (label, y) in enumerate(self.ys.items()):
+            ax.plot(self.x, y, label=label, color=SERIES_COLOURS[k % len(SERIES_COLOURS)])
+        for k, (label, (a, b)) in enumerate(self.points.items(), start=len(self.ys)):
+            ax.plot(a, b, ".", label=label, alpha=0.7, color=SERIES_COLOURS[k % len(SERIES_COLOURS)])
+        if self.marker is not None:
+            ax.axvline(self.marker, color="#d62728", ls="--")
+        ax.set(title=_drawable(self.title), xlabel=self.xlabel, ylabel=self.ylabel,
+               xscale="log" if self.logx else "linear", yscale="log" if self.logy else "linear")
+        if self.ylim is not None:
+            ax.set_ylim(*self.ylim)
+        if self.ys or self.points:
+            ax.legend(fontsize=8)
 
 
 @dataclass
 class Bars(_Plot):
-    """A bar chart: values (n,), labels (n,) or None. A histogram is bars over bin labels."""
+    """A bar chart: values (n,), labels (n,) or None. A histogram is bars over bin labels.
 
+    Taught in chapter 3 (03_queries_keys_values).
+    """
+
+    kind: ClassVar[str] = "bars"
     values: Sequence[float] = ()
     labels: Optional[Sequence[str]] = None
     ymax: Optional[float] = None
@@ -325,13 +505,30 @@ class Bars(_Plot):
             for i, label in enumerate(self.labels):
                 parts.append(f'<text x="{px(i + 0.5):.1f}" y="{self.height - self.pad[2] + 13}" '
                              f'text-anchor="middle">{html.escape(str(label))}</text>')
-        return self._svg("bars", "".join(parts))
+        return self._svg("".join(parts))
+
+    def data(self) -> dict:
+        return {"type": self.kind, "title": self.title, "values": self.values.tolist()}
+
+    def draw(self, ax) -> None:
+        from .plotting import _drawable, _latin
+
+        ax.bar(range(len(self.values)), self.values, color=self.colour)
+        if self.labels is not None and len(self.values) <= 16:
+            ax.set_xticks(range(len(self.values)), _latin([str(b) for b in self.labels]))
+        if self.ymax is not None:
+            ax.set_ylim(top=self.ymax)
+        ax.set(title=_drawable(self.title), xlabel=self.xlabel, ylabel=self.ylabel)
 
 
 @dataclass
-class Readout:
-    """A few named numbers (or short strings): items {label: value}."""
+class Readout(Panel):
+    """A few named numbers (or short strings): items {label: value}.
 
+    Taught in chapter 1 (01_attention_pooling).
+    """
+
+    kind: ClassVar[str] = "readout"
     items: dict
     title: str = ""
     fmt: str = "{:.3f}"
@@ -341,58 +538,47 @@ class Readout:
             if isinstance(value, (int, float, np.floating, np.integer)) and not np.isfinite(value):
                 raise ValueError(f"Readout {self.title!r}: {label!r} is {value}")
 
+    def texts(self) -> list:
+        """Each item's value as shown: strings as they are, numbers through format_number."""
+        return [v if isinstance(v, str) else format_number(self.fmt, v) for v in self.items.values()]
+
     def html(self) -> str:
         rows = []
-        for label, value in self.items.items():
-            text = value if isinstance(value, str) else _fmt(self.fmt, value)
+        for label, text in zip(self.items, self.texts()):
             rows.append(f"<tr><th>{html.escape(str(label))}</th>"
                         f'<td data-label="{html.escape(str(label))}">{html.escape(text)}</td></tr>')
         return (f'<figure class="sa-panel sa-readout" data-title="{html.escape(self.title)}">'
                 f"<figcaption>{html.escape(self.title)}</figcaption>"
                 f'<table class="sa-kv">{"".join(rows)}</table></figure>')
 
+    def data(self) -> dict:
+        return {"type": self.kind, "title": self.title, "fmt": self.fmt,
+                "items": {k: (v if isinstance(v, str) else float(v)) for k, v in self.items.items()}}
+
+    def draw(self, ax) -> None:
+        from .plotting import _drawable
+
+        ax.axis("off")
+        text = "\n".join(f"{k}: {t}" for k, t in zip(self.items, self.texts()))
+        ax.text(0.0, 1.0, _drawable(text), va="top", family="monospace", fontsize=9)
+        ax.set_title(_drawable(self.title))
+
+
+def as_panels(panels) -> list:
+    """A list of panels from one panel or a list; anything that is not a Panel raises TypeError.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    panels = list(panels) if isinstance(panels, (list, tuple)) else [panels]
+    for p in panels:
+        if not isinstance(p, Panel):
+            raise TypeError(f"not a panel: {type(p).__name__} (a panel subclasses utils.panels.Panel)")
+    return panels
+
 
 def render(panels) -> str:
-    """One state's HTML: the panels side by side (wrapping on narrow screens)."""
-    if not isinstance(panels, (list, tuple)):
-        panels = [panels]
-    return '<div class="sa-panels">' + "".join(p.html() for p in panels) + "</div>"
+    """One state's HTML: the panels side by side (wrapping on narrow screens).
 
-
-# Colours of the heatmap table that the static explorer's canvas also paints (utils.explorer):
-# defined once here, so that the table and the canvas cannot disagree.
-CELL_BORDER = "rgba(255,255,255,.35)"
-MASK_STRIPES = ("#ddd", "#f4f4f4")  # 45° stripes, 3 px each, in a masked cell
-MASK_TEXT = "#777"
-
-CSS = """
-.sa-explorer{font:13px/1.3 system-ui,sans-serif;margin:.5em 0 1em}
-.sa-controls{display:flex;flex-wrap:wrap;gap:.4em 1.4em;margin:0 0 .5em}
-.sa-control{display:inline-flex;align-items:center;gap:.4em}
-.sa-control output{min-width:3.5em;font-variant-numeric:tabular-nums}
-.sa-panels{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start;contain:content}
-.sa-panel{margin:0}
-.sa-panel figcaption{font-weight:600;margin:0 0 3px;font-size:12.5px}
-.sa-table{border-collapse:collapse;table-layout:fixed;margin:0}
-.sa-table td{width:2.7em;height:1.8em;text-align:center;padding:0;font-size:11.5px;
-  border:1px solid CELL_BORDER}
-.sa-table th{font-weight:500;padding:0 .35em;font-size:12px;white-space:nowrap}
-.sa-table th.sa-corner{font-weight:400;font-size:10.5px;opacity:.7}
-.sa-table td.sa-masked{background:repeating-linear-gradient(45deg,STRIPE_0 0 3px,STRIPE_1 3px 6px);
-  color:MASK_TEXT}
-.sa-cbar{display:flex;align-items:center;gap:4px;font-size:10.5px;margin-top:3px}
-.sa-cbar i{display:inline-block;width:110px;height:8px}
-.sa-pixels{image-rendering:pixelated;display:block}
-.sa-axes{font-size:10.5px;opacity:.75}
-.sa-panel svg text{font-size:10.5px;fill:currentColor}
-.sa-panel svg .sa-ax{stroke:currentColor;stroke-width:1;opacity:.6}
-.sa-panel svg .sa-marker{stroke:#d62728;stroke-dasharray:4 3;stroke-width:1.5}
-.sa-legend{font-size:11px;display:flex;gap:.8em;flex-wrap:wrap}
-.sa-kv th{text-align:left;font-weight:500;padding:1px .8em 1px 0}
-.sa-kv td{font-variant-numeric:tabular-nums;text-align:right}
-.sa-error{color:#b00;white-space:pre-wrap}
-.sa-view{position:relative}
-.sa-paint{position:absolute;pointer-events:none}
-"""
-CSS = (CSS.replace("CELL_BORDER", CELL_BORDER).replace("STRIPE_0", MASK_STRIPES[0])
-       .replace("STRIPE_1", MASK_STRIPES[1]).replace("MASK_TEXT", MASK_TEXT))
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    return '<div class="sa-panels">' + "".join(p.html() for p in as_panels(panels)) + "</div>"

@@ -21,11 +21,16 @@ matplotlib.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight", "font.si
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .panels import as_panels, format_number, text_colour  # noqa: E402
+
 __all__ = ["heatmap", "show_heatmaps", "panels_figure", "figure"]
 
 
 def figure(n_rows: int = 1, n_cols: int = 1, width: float = 4.0, height: float = 3.2, **kw):
-    """A new (fig, axes) pair sized per panel; the figure is closed so it shows only once."""
+    """A new (fig, axes) pair sized per panel; the figure is closed so it shows only once.
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(width * n_cols, height * n_rows),
                              squeeze=False, layout="constrained", **kw)
     plt.close(fig)
@@ -36,7 +41,10 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
             title: str = "", row_title: str = "", col_title: str = "", cmap: str = "viridis",
             vmin: Optional[float] = None, vmax: Optional[float] = None, annotate: Optional[bool] = None,
             fmt: str = "{:.2f}", mask=None, colorbar: bool = True):
-    """Draw values (n_rows, n_cols) on ax; mask (bool, True = shown) greys out other cells."""
+    """Draw values (n_rows, n_cols) on ax; mask (bool, True = shown) greys out other cells.
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
     values = np.asarray(values, dtype=float)
     shown = np.ma.masked_where(~np.asarray(mask, bool), values) if mask is not None else values
     cm = matplotlib.colormaps[cmap].with_extremes(bad="#dddddd")
@@ -44,15 +52,14 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
     n_rows, n_cols = values.shape
     if annotate is None:
         annotate = n_rows * n_cols <= 100
-    if annotate:
-        lo, hi = image.get_clim()
+    if annotate:  # the explorer's rules: text colour by WCAG contrast, numbers by format_number
+        colours = image.cmap(image.norm(values))
         for i in range(n_rows):
             for j in range(n_cols):
                 if mask is not None and not mask[i][j]:
                     continue
-                dark = (values[i, j] - lo) / ((hi - lo) or 1.0) < 0.55
-                ax.text(j, i, fmt.format(values[i, j]).replace("-", "\u2212"), ha="center",
-                        va="center", fontsize=8, color="white" if dark and cmap == "viridis" else "black")
+                ax.text(j, i, format_number(fmt, values[i, j]), ha="center", va="center", fontsize=8,
+                        color=text_colour(colours[i, j]))
     if rows is not None:
         ax.set_yticks(range(n_rows), [str(r) for r in rows])
     if cols is not None:
@@ -68,7 +75,10 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
 def show_heatmaps(matrices, titles: Sequence[str] = (), rows=None, cols=None, row_title: str = "",
                   col_title: str = "", n_cols: Optional[int] = None, width: float = 3.6,
                   height: float = 3.0, suptitle: str = "", **kw):
-    """A grid of heatmaps. matrices: a sequence of (n_rows, n_cols) arrays (or a 3-D array)."""
+    """A grid of heatmaps. matrices: a sequence of (n_rows, n_cols) arrays (or a 3-D array).
+
+    Taught in chapter 6 (06_score_functions).
+    """
     matrices = [np.asarray(m, dtype=float) for m in matrices]
     n = len(matrices)
     n_cols = n_cols or n
@@ -86,35 +96,17 @@ def show_heatmaps(matrices, titles: Sequence[str] = (), rows=None, cols=None, ro
 
 
 def panels_figure(panels):
-    """Draw an explorer state (a list of utils.panels objects) as one static figure."""
-    from .panels import Bars, Curve, Heatmap, Readout
+    """Draw an explorer state (a list of utils.panels objects) as one static figure.
 
-    panels = list(panels) if isinstance(panels, (list, tuple)) else [panels]
+    The PNG an explorer carries for readers without HTML. Each panel draws itself
+    (``Panel.draw``); anything else raises TypeError.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    panels = as_panels(panels)
     fig, axes = figure(1, len(panels), 3.6, 3.0)
     for ax, p in zip(axes.flat, panels):
-        if isinstance(p, Heatmap):
-            heatmap(ax, p.values, _latin(p.rows), _latin(p.cols), p.title, p.row_title,
-                    p.col_title, p.cmap, *p._limits(), annotate=p.annotate and p.values.size <= 100,
-                    fmt=p.fmt, mask=p.mask)
-        elif isinstance(p, Curve):
-            for label, y in p.ys.items():
-                ax.plot(p.x, y, label=label)
-            for label, (a, b) in p.points.items():
-                ax.plot(a, b, ".", label=label, alpha=0.7)
-            if p.marker is not None:
-                ax.axvline(p.marker, color="#d62728", ls="--")
-            ax.set(title=_drawable(p.title), xlabel=p.xlabel, ylabel=p.ylabel,
-                   xscale="log" if p.logx else "linear", yscale="log" if p.logy else "linear")
-            ax.legend(fontsize=8)
-        elif isinstance(p, Bars):
-            ax.bar(range(len(p.values)), p.values, color=p.colour)
-            ax.set(title=_drawable(p.title), xlabel=p.xlabel, ylabel=p.ylabel)
-        elif isinstance(p, Readout):
-            ax.axis("off")
-            text = "\n".join(f"{k}: {v if isinstance(v, str) else p.fmt.format(v)}"
-                             for k, v in p.items.items())
-            ax.text(0.0, 1.0, _drawable(text), va="top", family="monospace", fontsize=9)
-            ax.set_title(_drawable(p.title))
+        p.draw(ax)
     return fig
 
 

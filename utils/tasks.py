@@ -34,6 +34,8 @@ def zao_shang_hao():
 
     早 and 上 point in similar directions, 好 elsewhere, so in softmax(X Xᵀ) 早 draws about
     0.45 from itself, 0.37 from 上 and 0.18 from 好. Returns (tokens, X).
+
+    Taught in chapter 3 (03_queries_keys_values).
     """
     tokens = ["早", "上", "好"]
     X = np.array([[1.0, 0.5, 0.0, 0.3],  # 早
@@ -43,7 +45,10 @@ def zao_shang_hao():
 
 
 def nadaraya_watson_target(x):
-    """The function to recover: f(x) = 2 sin(x) + x^0.8."""
+    """The function to recover: f(x) = 2 sin(x) + x^0.8.
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
     return 2 * np.sin(x) + np.asarray(x, dtype=np.float64) ** 0.8
 
 
@@ -53,6 +58,8 @@ def nadaraya_watson_data(n_train=50, noise=0.5, seed=0):
     x_train: n_train points drawn uniformly from [0, 5] and sorted; y_train = f(x_train) +
     Gaussian noise with standard deviation `noise`; x_test = 0, 0.1, ..., 4.9; y_test = f(x_test)
     without noise. Returns (x_train, y_train, x_test, y_test), all 1-D float64 arrays.
+
+    Taught in chapter 1 (01_attention_pooling).
     """
     rng = np.random.default_rng(seed)
     x_train = np.sort(rng.uniform(0, 5, n_train))
@@ -69,6 +76,8 @@ def digit_task(task, n_samples, min_len=3, max_len=8, seed=0):
     Returns src (n_samples, max_len + 1) = digits, EOS, then PAD; and tgt (n_samples,
     max_len + 2) = BOS, answer digits, EOS, then PAD; both torch.long. For teacher forcing,
     the decoder reads tgt[:, :-1] and learns to predict tgt[:, 1:].
+
+    Taught in chapter 8 (08_bahdanau).
     """
     import torch
 
@@ -89,7 +98,10 @@ def digit_task(task, n_samples, min_len=3, max_len=8, seed=0):
 
 
 def to_digits(ids):
-    """A row of token ids → its digits as a string: [1, 5, 3, 2, 0] → "20" (skips BOS, stops at EOS)."""
+    """A row of token ids → its digits as a string: [1, 5, 3, 2, 0] → "20" (skips BOS, stops at EOS).
+
+    Taught in chapter 8 (08_bahdanau).
+    """
     out = []
     for i in np.asarray(ids).tolist():
         if i == EOS:
@@ -109,6 +121,8 @@ def order_task(n_samples, length=8, vocab_size=10, seed=0):
     that only counts tokens scores 50%. Only word order tells them apart. Labels are balanced
     exactly (n_samples // 2 ones) and shuffled.
     Returns tokens (n_samples, length) and labels (n_samples,), both torch.long.
+
+    Taught in chapter 10 (10_positional_encoding).
     """
     import torch
 

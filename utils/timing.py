@@ -35,13 +35,19 @@ def _check(repeats: int, warmup: int, stat: str) -> None:
 
 
 def time_ms(f: Callable, *args, repeats: int = 9, warmup: int = 1, stat: str = "median") -> float:
-    """The median (or fastest) time of ``f(*args)`` over ``repeats`` runs, in milliseconds."""
+    """The median (or fastest) time of ``f(*args)`` over ``repeats`` runs, in milliseconds.
+
+    Taught in chapter 5 (05_masking).
+    """
     return float(side_by_side([f], *args, repeats=repeats, warmup=warmup, stat=stat)[0])
 
 
 def side_by_side(fs: Sequence[Callable], *args, repeats: int = 9, warmup: int = 1,
                  stat: str = "median") -> np.ndarray:
-    """Times of several functions on the same arguments, run in turns; (len(fs),) in ms."""
+    """Times of several functions on the same arguments, run in turns; (len(fs),) in ms.
+
+    Taught in chapter 9 (09_multi_head).
+    """
     _check(repeats, warmup, stat)
     fs = list(fs)
     if not fs or not all(callable(f) for f in fs):

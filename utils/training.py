@@ -16,7 +16,10 @@ from tqdm.auto import tqdm
 
 
 def set_seed(seed):
-    """Seed torch and NumPy's global generators (for model initialisation and dropout)."""
+    """Seed torch and NumPy's global generators (for model initialisation and dropout).
+
+    Taught in chapter 1 (01_attention_pooling).
+    """
     torch.manual_seed(seed)
     np.random.seed(seed)
 
@@ -26,6 +29,8 @@ def make_batches(*tensors, batch_size, shuffle=True, seed=0):
 
     The order is shuffled once with `seed`, so the list is the same on every run. Returns
     [(t1[idx], t2[idx], ...), ...]; the last batch may be smaller.
+
+    Taught in chapter 8 (08_bahdanau).
     """
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
@@ -44,6 +49,8 @@ def train(model, batches, loss_fn, optimizer, epochs=1, clip_grad=None, progress
     (e.g. torch.optim.lr_scheduler.OneCycleLR with total_steps = epochs · len(batches)).
     progress: show a tqdm bar (False to hide it). Puts the model in train mode.
     Returns the loss of every step, a list of floats.
+
+    Taught in chapter 1 (01_attention_pooling).
     """
     model.train()
     history = []
@@ -69,6 +76,8 @@ def teacher_forcing_loss(model, batch, pad_id=0):
     """Cross-entropy of a sequence-to-sequence model: read tgt[:, :-1], predict tgt[:, 1:].
 
     model(src, tgt_in) → (logits (B, n_t, vocab), weights); batch = (src, tgt). Padding is ignored.
+
+    Taught in chapter 8 (08_bahdanau).
     """
     src, tgt = batch
     logits, _ = model(src, tgt[:, :-1])  # (B, n_t - 1, vocab)
@@ -79,6 +88,8 @@ def accuracy(logits, labels, ignore_index=None):
     """Fraction of positions where argmax(logits) equals labels.
 
     logits: (..., n_classes); labels: (...), long. Positions with label == ignore_index are skipped.
+
+    Taught in chapter 8 (08_bahdanau).
     """
     correct = logits.argmax(dim=-1) == labels
     if ignore_index is not None:

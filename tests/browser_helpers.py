@@ -1,0 +1,134 @@
+"""Helpers shared by the browser tests (test_static_switch.py on pages made here,
+test_explorers_built.py on the built book). Not a test module: no test imports another test.
+
+- ``CHROMIUM``, ``CHROMIUM_FLAGS``: the browser the tests drive (Debian's chromium, offline).
+- ``static_page(browser, body)``: a page holding ``body`` (an explorer's static HTML), with its
+  console errors collected in ``page.sa_errors``.
+- ``MOVE_JS``: move one control of an explorer root; returns what the reader sees at once
+  (texts painted on the canvases, their pixel colours, readouts) and, once the table cells
+  have caught up, the cells, the state's HTML and whether each canvas lies over its table.
+- ``ALIGNMENT_JS``: the same alignment check alone.
+- ``expected_texts(panel)``: what the page must show for a panel of a sweep dump.
+- ``rgb(hex)``: '#rrggbb' as three ints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from utils.panels import MAX_TABLE_CELLS, format_number
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# The colour at 3 px inside each cell's top-left corner, read back from the canvas.
+_PIXELS = """function PIXELS(c) {
+    const ctx = c.getContext('2d'), dpr = window.devicePixelRatio || 1;
+    const box = c.getBoundingClientRect(), view = c.parentNode;
+    const table = view.querySelectorAll('table.sa-table')[
+        Array.from(view.querySelectorAll('canvas.sa-paint')).indexOf(c)];
+    return Array.from(table.querySelectorAll('td')).map(td => {
+        const r = td.getBoundingClientRect();
+        const d = ctx.getImageData(Math.round((r.left - box.left + 3) * dpr),
+                                   Math.round((r.top - box.top + 3) * dpr), 1, 1).data;
+        return [d[0], d[1], d[2], d[3]];
+    });
+}"""
+
+# Every unmasked cell's computed background equals the canvas pixel over it.
+_ALIGNED = """function ALIGNED(table, c) {
+    if (!c) return false;
+    const px = PIXELS(c);
+    return Array.from(table.querySelectorAll('td')).every((td, k) => {
+        if (td.classList.contains('sa-masked')) return true;
+        const rgb = getComputedStyle(td).backgroundColor.match(/\\d+/g).map(Number);
+        return rgb.every((v, i) => Math.abs(v - px[k][i]) <= 2) && px[k][3] === 255;
+    });
+}"""
+
+_CHECKS = f"""{_PIXELS}
+    {_ALIGNED}
+    function ALIGNMENT(view) {{
+        const tables = Array.from(view.querySelectorAll('table.sa-table'));
+        const canvases = view.querySelectorAll('canvas.sa-paint');
+        return tables.map((t, k) => ALIGNED(t, canvases[k]));
+    }}"""
+
+MOVE_JS = f"""async (root, [name, position]) => {{
+    {_CHECKS}
+    const el = root.querySelector(`[data-control="${{name}}"]`);
+    if (el.type === 'checkbox') el.checked = position === 1; else el.value = String(position);
+    el.dispatchEvent(new Event('input', {{bubbles: true}}));
+    const view = root.querySelector('.sa-view');
+    // What the reader sees at once, before the browser is idle again.
+    const canvases = Array.from(view.querySelectorAll('canvas.sa-paint'));
+    const now = {{
+        painted: canvases.map(c => c.saTexts),
+        pixels: canvases.map(c => PIXELS(c)),
+        readout: Array.from(view.querySelectorAll('.sa-kv td')).map(td => td.textContent)}};
+    while (view.dataset.synced !== view.dataset.key) await new Promise(r => setTimeout(r, 5));
+    const tables = Array.from(view.querySelectorAll('table.sa-table'));
+    const later = {{
+        html: view.firstElementChild.outerHTML,
+        cells: tables.map(t => Array.from(t.querySelectorAll('td')).map(td => td.textContent)),
+        canvases: view.querySelectorAll('canvas.sa-paint').length,
+        aligned: ALIGNMENT(view)}};
+    return {{now, later}};
+}}"""
+
+ALIGNMENT_JS = f"""root => {{
+    {_CHECKS}
+    const view = root.querySelector('.sa-view');
+    return [view.querySelectorAll('table.sa-table').length,
+            view.querySelectorAll('canvas.sa-paint').length, ALIGNMENT(view)];
+}}"""
+
+# Grow the tables' cells and labels, then report the alignment before and after.
+RELAYOUT_JS = f"""async root => {{
+    {_CHECKS}
+    const view = root.querySelector('.sa-view');
+    const before = ALIGNMENT(view);
+    const style = document.createElement('style');  // wider labels, taller cells
+    style.textContent = '.sa-table th{{padding-left:40px!important}} .sa-table td{{height:40px!important}}';
+    document.head.appendChild(style);
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return [before, ALIGNMENT(view)];
+}}"""
+
+
+@contextlib.contextmanager
+def static_page(browser, body: str, width: int = 1000, height: int = 800):
+    """A page showing body; yields it once every explorer on it has laid out its canvases."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.sa_errors = []
+    page.on("console", lambda m: m.type == "error" and page.sa_errors.append(m.text))
+    page.on("pageerror", lambda e: page.sa_errors.append(str(e)))
+    page.set_content(f"<!doctype html><meta charset=utf-8><body>{body}")
+    page.wait_for_function("Array.from(document.querySelectorAll('.sa-view'))"
+                           ".every(v => v.dataset.synced !== undefined)")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def expected_texts(panel: dict):
+    """What the page must show for a panel of a sweep dump (utils.explorer, SA_EXPLORER_DUMP):
+    the texts of an annotated heatmap's cells or of a readout's values; None for others."""
+    if panel["type"] == "heatmap":
+        n_rows, n_cols = panel["shape"]
+        if not panel["annotate"] or n_rows * n_cols > MAX_TABLE_CELLS:
+            return None
+        mask = panel["mask"]
+        return [("\u00b7" if mask is not None and not mask[i][j] else format_number(panel["fmt"], v))
+                for i, row in enumerate(panel["values"]) for j, v in enumerate(row)]
+    if panel["type"] == "readout":
+        return [v if isinstance(v, str) else format_number(panel["fmt"], v) for v in panel["items"].values()]
+    return None
+
+
+def rgb(hex_colour: str) -> list:
+    """'#rrggbb' as [r, g, b] ints."""
+    return [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
