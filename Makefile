@@ -42,7 +42,7 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 
 book: setup
 	rm -rf $(BUILD)/html $(BUILD)/explorers $(BUILD)/jupyter_execute
-	SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers $(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	SA_STATIC_EXPLORERS=1 SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers $(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html (or run: make serve)"
 
 chromium:

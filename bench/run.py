@@ -11,6 +11,12 @@
     size of each explorer's static HTML (41 slider positions).
 (c) Each built chapter page's size: its HTML (which holds the precomputed states) plus the
     images it loads.
+(d) Each explorer in a live kernel, as a reader meets it: every reader notebook (notebooks/) is
+    run with nbclient and each explorer's display is measured (utils.explorer writes one line
+    per display to SA_EXPLORER_METRICS): the display's own cost beyond one call of its compute
+    function (target <= 50 ms) and the size of the output a saved notebook keeps (<= 50 KB).
+(e) Generating tokens with and without the KV cache (bench/kv_cache.py, chapter 13), one thread,
+    64 to 512 tokens (target: >= 10x per token at 512).
 
 Prints a table and writes _build/bench.json. Medians over many repeats; the ratio is what to
 trust on a noisy machine, since both sides run in the same process minutes apart at most.
@@ -31,6 +37,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from utils.explorer import Explorer, Heatmap, Slider  # noqa: E402
 
@@ -160,11 +167,45 @@ def page_sizes():
     return sizes
 
 
+def live_explorers():
+    """Run every reader notebook in a live kernel; return {explorer: metrics} (see (d))."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics = pathlib.Path(tmp) / "metrics.jsonl"
+        old = {k: os.environ.get(k) for k in ("SA_EXPLORER_METRICS", "SA_STATIC_EXPLORERS")}
+        os.environ["SA_EXPLORER_METRICS"] = str(metrics)
+        os.environ.pop("SA_STATIC_EXPLORERS", None)  # a reader's kernel, not the book build
+        try:
+            for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+                nb = nbformat.read(path, as_version=4)
+                NotebookClient(nb, timeout=600, kernel_name="python3",
+                               resources={"metadata": {"path": str(path.parent)}}).execute()
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    return {r["name"]: {"display_ms": r["display_ms"], "compute_ms": r["compute_ms"],
+                        "overhead_ms": r["display_ms"] - r["compute_ms"],
+                        "output_bytes": r["output_bytes"]} for r in records}
+
+
 def main():
+    from kv_cache import run as kv_cache_run
+
     live = {"8x8": (time_ours(compute_one), time_naive(1)),
             "4 heads": (time_ours(compute_four), time_naive(4))}
     static = time_static()
     sizes = page_sizes()
+    explorers = live_explorers()
+    kv = kv_cache_run()
     print("(a) live kernel, slider change -> updated picture (ms; median / p95)")
     print(f"    {'case':9} {'ours':>14} {'naive':>16} {'naive / ours':>13}")
     for case, ((om, op), (nm, np95)) in live.items():
@@ -180,6 +221,19 @@ def main():
         print("    no built book found: run `make book` first")
     for name, size in sizes.items():
         print(f"    {name:36} {size / 1e6:6.2f}")
+    print("(d) explorers in a live kernel: display beyond one compute (ms, target <= 50) and saved output")
+    print(f"    {'explorer':22} {'display':>8} {'compute':>8} {'beyond':>7} {'output kB':>10}")
+    for name, m in sorted(explorers.items()):
+        flag = "" if m["overhead_ms"] <= 50 and m["output_bytes"] <= 50_000 else "   <- over target"
+        print(f"    {name:22} {m['display_ms']:8.1f} {m['compute_ms']:8.1f} {m['overhead_ms']:7.1f}"
+              f" {m['output_bytes'] / 1e3:10.1f}{flag}")
+    print("(e) generation with and without the KV cache, ms per token (one thread)")
+    for n, c, f in zip(kv["kv_cache_lengths"], kv["kv_cache_per_token_cached_ms"],
+                       kv["kv_cache_per_token_recomputed_ms"]):
+        print(f"    {n:4d} tokens  recompute {f:8.2f}   cached {c:6.2f}   {f / c:5.1f}x")
+    print(f"    speed-up at 512 tokens: {kv['kv_cache_speedup_512']:.1f}x (target >= 10x); log-log slopes "
+          f"{kv['kv_cache_per_token_slope_recomputed']:.2f} recomputed, "
+          f"{kv['kv_cache_per_token_slope_cached']:.2f} cached")
     result = {"live_ours_ms": live["8x8"][0][0], "live_naive_ms": live["8x8"][1][0],
               "live_ratio": live["8x8"][1][0] / live["8x8"][0][0],
               "live_ours_4heads_ms": live["4 heads"][0][0], "live_naive_4heads_ms": live["4 heads"][1][0],
@@ -187,7 +241,10 @@ def main():
               "static_idle_sync_ms": static["8x8 idle"][0],
               "static_idle_sync_4heads_ms": static["4 heads idle"][0],
               "static_bytes": static["8x8 bytes"], "static_4heads_bytes": static["4 heads bytes"],
-              "page_bytes": sizes}
+              "page_bytes": sizes, "live_explorers": explorers,
+              "live_explorer_max_overhead_ms": max(m["overhead_ms"] for m in explorers.values()),
+              "live_explorer_max_output_bytes": max(m["output_bytes"] for m in explorers.values()),
+              **kv}
     out = ROOT / "_build" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

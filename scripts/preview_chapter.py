@@ -9,6 +9,7 @@ For authors working in parallel: it builds nothing under _build/ and never touch
 """
 
 import html
+import os
 import pathlib
 import sys
 import time
@@ -21,6 +22,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 
 def execute(path: pathlib.Path):
+    os.environ["SA_STATIC_EXPLORERS"] = "1"  # as in the book build: explorers sweep every state
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})

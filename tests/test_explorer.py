@@ -179,12 +179,38 @@ def test_static_controls_start_at_the_defaults():
     assert int(view.group(1)) == np.ravel_multi_index((2, 0, 0), (4, 2, 2))
 
 
-def test_mimebundle_carries_static_html_widget_view_and_png():
+def test_mimebundle_in_a_static_build_carries_the_sweep_widget_view_and_png(monkeypatch):
+    monkeypatch.setenv("SA_STATIC_EXPLORERS", "1")
     bundle = make()._repr_mimebundle_()
-    assert 'data-explorer="test-explorer"' in bundle["text/html"]
+    assert 'data-explorer="test-explorer"' in bundle["text/html"] and "sa-data" in bundle["text/html"]
     assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     view = bundle.get("application/vnd.jupyter.widget-view+json")
     assert view is not None and len(view["model_id"]) > 0
+
+
+def test_a_live_display_computes_the_default_state_only(monkeypatch, tmp_path):
+    """In a kernel (no SA_STATIC_EXPLORERS): the widget plus the default picture, no sweep, no PNG."""
+    monkeypatch.delenv("SA_STATIC_EXPLORERS", raising=False)
+    monkeypatch.setenv("SA_EXPLORER_METRICS", str(tmp_path / "metrics.jsonl"))
+    calls = []
+
+    def counted(**values):
+        calls.append(values)
+        return compute(**values)
+
+    ex = make()
+    ex.compute = counted
+    bundle = ex._repr_mimebundle_()
+    html = bundle["text/html"]
+    assert "sa-fallback" in html and "sa-data" not in html and "<script" not in html
+    assert html.count("<figure") == 3  # the default state's three panels, once
+    assert "image/png" not in bundle
+    assert bundle.get("application/vnd.jupyter.widget-view+json") is not None
+    defaults = ex.defaults()
+    assert calls == [defaults, defaults]  # one for the picture (fallback and widget), one timed for metrics
+    record = json.loads((tmp_path / "metrics.jsonl").read_text())
+    assert record["name"] == "test-explorer" and not record["static"]
+    assert record["output_bytes"] < 50_000 and record["display_ms"] > 0 and record["compute_ms"] > 0
 
 
 def test_dump_holds_every_state_with_raw_numbers(tmp_path, monkeypatch):
@@ -317,6 +343,7 @@ def test_a_new_panel_type_is_one_class(tmp_path, monkeypatch):
     from utils.plotting import panels_figure
 
     assert panels_figure(ex.panels()).axes[0].texts[0].get_text() == "**"
+    monkeypatch.setenv("SA_STATIC_EXPLORERS", "1")
     assert base64.b64decode(ex._repr_mimebundle_()["image/png"])[:4] == b"\x89PNG"
 
 

@@ -46,6 +46,8 @@ class KVCache:
 
     keys[l], values[l]: (B, n_kv_heads, n, d_head) for layer l. Made by DecoderOnlyLM.forward,
     which also checks it when it is given back; it remembers which model made it.
+
+    Taught in chapter 13 (13_kv_cache).
     """
 
     def __init__(self, keys, values, model):
@@ -82,6 +84,8 @@ def causal_mask_after(n_new, n_past, device=None):
     """(n_new, n_past + n_new) bool: new token i (at position n_past + i) sees keys j <= n_past + i.
 
     With n_past = 0 this is utils.layers.causal_mask(n_new). True = may attend.
+
+    Taught in chapter 13 (13_kv_cache).
     """
     keys = torch.arange(n_past + n_new, device=device)  # (n_k,)
     queries = torch.arange(n_past, n_past + n_new, device=device)  # (n_new,): the new tokens' positions
@@ -100,6 +104,8 @@ class CausalSelfAttention(nn.Module):
     weights (B, n_heads, n, n_past + n), (K, V) each (B, n_kv_heads, n_past + n, d_head)).
     past: the (K, V) this layer returned for the earlier tokens, or None. The n new tokens
     sit at positions n_past .. n_past + n − 1.
+
+    Taught in chapter 13 (13_kv_cache).
     """
 
     def __init__(self, d_model, n_heads, n_kv_heads=None, bias=True):
@@ -152,6 +158,8 @@ class DecoderOnlyBlock(nn.Module):
     utils.layers.EncoderBlock's (attention, addnorm1, ffn, addnorm2).
     forward(X (B, n, d_model), past=None) → (Y (B, n, d_model), weights (B, h, n, n_past + n),
     (K, V) each (B, n_kv_heads, n_past + n, d_head)).
+
+    Taught in chapter 13 (13_kv_cache).
     """
 
     def __init__(self, d_model, n_heads, d_ff, n_kv_heads=None):
@@ -180,6 +188,8 @@ class DecoderOnlyLM(nn.Module):
     forward(tokens (B, n) int, cache=None, last_only=False) → (logits (B, n or 1, vocab),
     cache (a new KVCache holding the old tokens and these), weights [per layer (B, h, n, n_k)]).
     With a cache, tokens are the *new* tokens only, at positions cache.length onwards.
+
+    Taught in chapter 13 (13_kv_cache).
     """
 
     def __init__(self, vocab_size, d_model=32, n_heads=4, d_ff=64, n_layers=2, max_len=64,
@@ -336,7 +346,10 @@ class DecoderOnlyLM(nn.Module):
 
 def pick(logits, temperature=0.0, generator=None):
     """The next token from logits (B, vocab): argmax if temperature is 0, else a sample of
-    softmax(logits / temperature). Returns (B, 1) long. Taught in chapter 13."""
+    softmax(logits / temperature). Returns (B, 1) long. Taught in chapter 13.
+
+    Taught in chapter 13 (13_kv_cache).
+    """
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
     probs = F.softmax(logits / temperature, dim=-1)  # (B, vocab)

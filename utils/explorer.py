@@ -19,8 +19,12 @@ reader in each of the three places:
    controls above an ``ipywidgets.HTML``. Moving a control calls ``compute`` with the new
    values, renders the panels and replaces the HTML widget's value: one picture, redrawn in
    place, never stacked. Core widgets only, so ipywidgets 7 (Colab) and 8 both work, and no
-   ipympl is needed.
-2. **The static HTML book** (no kernel). When the cell runs at build time, the explorer also
+   ipympl is needed. Displaying the explorer computes the default state only: besides the
+   widget, the output carries that one picture as ``text/html`` (``fallback_html``), which is
+   what a saved notebook shows where the widget cannot be drawn (GitHub's preview, a notebook
+   opened without its kernel). No sweep, no PNG: the cell costs one ``compute`` and one render.
+2. **The static HTML book** (no kernel). Only where a static page is being built, that is when
+   the environment variable ``SA_STATIC_EXPLORERS`` is set (``make book`` sets it), the explorer also
    sweeps every combination of control positions, renders each state with the same renderer,
    and emits a ``text/html`` output: plain HTML controls, the default state, the rendered
    states as JSON (identical states stored once) and a small script
@@ -31,9 +35,9 @@ reader in each of the three places:
    because a browser repaints a canvas several times faster than it restyles and lays out 64
    annotated table cells. The book's configuration tells MyST-NB to prefer ``text/html`` over
    the widget view.
-3. **No widgets, no JavaScript** (GitHub's preview, a PDF). The ``text/html`` already contains
-   the default state's picture, and the output also carries an ``image/png`` of the default
-   state drawn by matplotlib, for formats that cannot show HTML.
+3. **No widgets, no JavaScript** (a PDF, a page read without scripts). The book's ``text/html``
+   already contains the default state's picture, and its output also carries an ``image/png``
+   of the default state drawn by matplotlib, for formats that cannot show HTML.
 
 The script and the CSS (``utils/static/``) are package data, read once and inlined into every
 output, so a page or a notebook needs no network and no other file. Limits: at most
@@ -44,7 +48,9 @@ tests/test_explorers_built.py checks).
 Every sweep checks every state (the panels validate themselves: finite values, weight rows
 summing to 1 or 0), so a bad state fails the build. If the environment variable
 ``SA_EXPLORER_DUMP`` names a folder, the sweep also writes every state's raw numbers there as
-``<name>.json``, which the tests use to check the built pages against Python's values.
+``<name>.json``, which the tests use to check the built pages against Python's values. If
+``SA_EXPLORER_METRICS`` names a file, every display appends one JSON line to it: the explorer's
+name, the display's time, one ``compute`` call's time and the output's size (``make bench``).
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ import itertools
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
@@ -67,6 +74,8 @@ __all__ = ["Slider", "Toggle", "Dropdown", "Explorer", "Panel", "Heatmap", "Curv
 
 MAX_STATES = 2000
 MAX_STATIC_BYTES = 1_500_000
+STATIC_ENV = "SA_STATIC_EXPLORERS"  # set where a static page is built: sweep every state
+METRICS_ENV = "SA_EXPLORER_METRICS"  # a file: each display appends its cost (bench/run.py reads it)
 # The static page's script (utils/static/explorer.js), read once, inlined into every explorer.
 SWITCH_JS = static_text("explorer.js")
 assert "</script" not in SWITCH_JS.lower() and "</style" not in CSS.lower()  # safe to inline
@@ -224,6 +233,21 @@ class Explorer:
                              f"bytes (> {MAX_STATIC_BYTES}); use fewer slider positions")
         return page
 
+    def fallback_html(self, picture=None) -> str:
+        """The default state alone: what a saved notebook shows where the live widget cannot be drawn.
+
+        picture: the default state's rendered HTML, if already rendered.
+        """
+        picture = self.render() if picture is None else picture
+        names = ", ".join(html.escape(c.label or c.name) for c in self.controls)
+        return (
+            f'<div class="sa-explorer sa-fallback" data-explorer="{self.name}"><style>{CSS}</style>'
+            + (f'<div class="sa-title">{html.escape(self.title)}</div>' if self.title else "")
+            + f'<p class="sa-note">The explorer at its default setting. Run the notebook to move its '
+            f"controls ({names}).</p>"
+            f'<div class="sa-view">{picture}</div></div>'
+        )
+
     def _static_control(self, c) -> str:
         label = html.escape(c.label or c.name)
         attrs = f'data-control="{html.escape(c.name)}" aria-label="{label}"'
@@ -254,11 +278,14 @@ class Explorer:
             json.dump(record, f, ensure_ascii=False)
 
     # -- the live explorer ---------------------------------------------------------------
-    def widget(self):
-        """An ipywidgets box whose controls redraw the picture in place (needs a kernel)."""
+    def widget(self, picture=None):
+        """An ipywidgets box whose controls redraw the picture in place (needs a kernel).
+
+        picture: the default state's rendered HTML, if already rendered.
+        """
         import ipywidgets as w
 
-        view = w.HTML(value=self._safe_render(self.defaults()))
+        view = w.HTML(value=self._safe_render(self.defaults()) if picture is None else picture)
         controls = [self._live_control(w, c) for c in self.controls]
 
         def redraw(_change=None):
@@ -292,18 +319,43 @@ class Explorer:
 
     # -- display -------------------------------------------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
+        start = time.perf_counter()
+        static = static_build()
+        picture = None if static else self._safe_render(self.defaults())  # live: the one state computed
         bundle = {"text/plain": f"<Explorer {self.name}: {', '.join(c.name for c in self.controls)}>",
-                  "text/html": self.static_html()}
+                  "text/html": self.static_html() if static else self.fallback_html(picture)}
         try:
-            box = self.widget()
+            box = self.widget(picture)
             bundle["application/vnd.jupyter.widget-view+json"] = {
                 "version_major": 2, "version_minor": 0, "model_id": box.model_id}
             self._box = box  # keep the live widget alive as long as the explorer
         except Exception:  # no kernel or no ipywidgets: the static explorer still works
             pass
-        if self.png:
+        if self.png and static:
             bundle["image/png"] = _png(self.panels())
+        self._record_metrics(static, time.perf_counter() - start, bundle)
         return bundle
+
+    def _record_metrics(self, static, seconds, bundle) -> None:
+        path = os.environ.get(METRICS_ENV)
+        if not path:
+            return
+        start = time.perf_counter()
+        self.compute(**self.defaults())
+        compute_s = time.perf_counter() - start
+        saved = {k: v for k, v in bundle.items() if k != "application/vnd.jupyter.widget-view+json"}
+        record = {"name": self.name, "static": static, "display_ms": 1e3 * seconds,
+                  "compute_ms": 1e3 * compute_s, "output_bytes": len(json.dumps(saved).encode())}
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def static_build() -> bool:
+    """True where a static page is being built (``SA_STATIC_EXPLORERS`` set, e.g. by ``make book``).
+
+    Used by every explorer; no chapter teaches it.
+    """
+    return os.environ.get(STATIC_ENV, "") not in ("", "0")
 
 
 def _jsonable(values: dict) -> dict:

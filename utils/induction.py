@@ -57,6 +57,8 @@ def repeated_sequences(n_sequences, seq_len=32, vocab_size=32, min_prefix=8, max
     one fixed L, a single layer could predict by looking a fixed distance back.
     seed: an int, or a torch.Generator (drawn from and advanced, for a stream of batches).
     Returns tokens (n_sequences, seq_len) long and prefix_lens (n_sequences,) long.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     if not 1 <= min_prefix <= max_prefix < seq_len:
         raise ValueError(f"need 1 <= min_prefix <= max_prefix < seq_len, got min_prefix={min_prefix}, "
@@ -72,7 +74,10 @@ def repeated_sequences(n_sequences, seq_len=32, vocab_size=32, min_prefix=8, max
 
 
 def repeat_mask(prefix_lens, seq_len):
-    """(B, seq_len) bool: True at positions i >= L, whose token is a copy of the token L back."""
+    """(B, seq_len) bool: True at positions i >= L, whose token is a copy of the token L back.
+
+    Taught in chapter 14 (14_induction_heads).
+    """
     return torch.arange(seq_len)[None, :] >= torch.as_tensor(prefix_lens)[:, None]
 
 
@@ -84,6 +89,8 @@ class AttentionOnlyBlock(nn.Module):
 
     forward(X (B, n, d_model), mask) → (X + attended (B, n, d_model), weights (B, n_heads, n, n)).
     The attention is utils.layers.MultiHeadAttention; its output is added to the residual stream.
+
+    Taught in chapter 14 (14_induction_heads).
     """
 
     def __init__(self, d_model, n_heads):
@@ -105,6 +112,8 @@ class AttentionOnlyTransformer(nn.Module):
     LayerNorm and a linear map give next-token logits.
     forward(tokens (B, n) long, n <= max_len) → (logits (B, n, vocab_size),
     [weights of each layer (B, n_heads, n, n)]). Row i of the logits predicts token i + 1.
+
+    Taught in chapter 14 (14_induction_heads).
     """
 
     def __init__(self, vocab_size=32, d_model=64, n_heads=2, n_layers=2, max_len=32):
@@ -150,7 +159,10 @@ class AttentionOnlyTransformer(nn.Module):
 
 
 def next_token_losses(model, tokens):
-    """Cross-entropy of every next-token prediction: (B, n - 1), entry i for predicting tokens[:, i+1]."""
+    """Cross-entropy of every next-token prediction: (B, n - 1), entry i for predicting tokens[:, i+1].
+
+    Taught in chapter 14 (14_induction_heads).
+    """
     logits, _ = model(tokens)  # (B, n, vocab)
     return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, 1:], reduction="none")  # (B, n-1)
 
@@ -163,6 +175,8 @@ def loss_by_part(losses, prefix_lens):
     gives the answer away. Positions i < L have seen no repeat yet; they include i = L - 1,
     whose next token is the first copy, which nothing announces (L is random).
     Returns (prefix_loss, repeat_loss), two scalar tensors: the means over i < L and i >= L.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     B, m = losses.shape
     prefix_lens = torch.as_tensor(prefix_lens)
@@ -176,7 +190,10 @@ def loss_by_part(losses, prefix_lens):
 
 
 def previous_token_targets(n):
-    """(n, n) bool: True at (i, i - 1), the key a previous-token head attends to from query i."""
+    """(n, n) bool: True at (i, i - 1), the key a previous-token head attends to from query i.
+
+    Taught in chapter 14 (14_induction_heads).
+    """
     return torch.ones(n, n, dtype=torch.bool).tril(-1) & ~torch.ones(n, n, dtype=torch.bool).tril(-2)
 
 
@@ -186,6 +203,8 @@ def induction_targets(prefix_lens, n):
     In a sequence repeating a prefix of length L that is j = i + 1 - kL for k = 1, 2, ... and
     j >= 1: the positions right after earlier occurrences of the current token, which hold the
     token that comes next. Rows i < L (first occurrences) have no target.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     L = torch.as_tensor(prefix_lens)[:, None, None]  # (B, 1, 1)
     i = torch.arange(n)[None, :, None]  # (1, n, 1)
@@ -207,6 +226,8 @@ def previous_token_score(weights):
 
     weights: (B, n_heads, n, n) attention weights of one layer. Returns (n_heads,) float64
     tensor; 1 for a head that always looks exactly one token back.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     w = _as_weights(weights)
     B, _, n, _ = w.shape
@@ -223,6 +244,8 @@ def induction_score(weights, prefix_lens):
     repeated_sequences; prefix_lens: (B,). Averages, over every query i >= L (the current
     token occurred before), the total weight on induction_targets. Returns (n_heads,)
     float64 tensor; 1 for a perfect induction head.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     w = _as_weights(weights)
     B, _, n, _ = w.shape
@@ -252,6 +275,8 @@ def head_scores(model, tokens, prefix_lens):
 
     Returns a dict of NumPy arrays: "previous_token" and "induction" (n_layers, n_heads),
     "prefix_loss" and "repeat_loss" (floats).
+
+    Taught in chapter 14 (14_induction_heads).
     """
     logits, weights = model(tokens)
     losses = F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, 1:], reduction="none")
@@ -272,6 +297,8 @@ def ablate(model, heads):
     projection W_o zeroes the head's d_head columns of Concat(head_1..h) before W_o mixes them,
     so the head adds nothing to the residual stream (W_o's bias, shared by all heads, stays).
     Its attention weights are still computed and returned. The hooks are removed on exit.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     heads = [tuple(h) for h in heads]
     n_layers, n_heads = len(model.blocks), model.n_heads
@@ -307,6 +334,8 @@ class TrainingRun:
     loss, prefix_loss, repeat_loss: (steps,) float64 arrays, the training batch's losses at each
     step (all predictions, the prefix's, the repeats'). lr: (steps,) learning rate used.
     checkpoints: {step: state_dict} (step 0 = before training); seconds: wall-clock time.
+
+    Taught in chapter 14 (14_induction_heads).
     """
 
     loss: np.ndarray
@@ -327,6 +356,8 @@ def train(model, steps=800, batch_size=64, lr=1e-3, warmup=0, weight_decay=0.01,
     checkpoints: the steps after which to keep a copy of the weights (0 = the initial weights).
     Runs on `threads` CPU threads (restored afterwards): with the same seed, thread count and
     initial weights, two runs are bitwise identical. Returns a TrainingRun.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     if steps < 1 or batch_size < 1 or lr <= 0 or warmup < 0:
         raise ValueError(f"need steps >= 1, batch_size >= 1, lr > 0, warmup >= 0; got steps={steps}, "
@@ -375,6 +406,8 @@ def phase_change_step(losses, threshold, window=20):
 
     Taught in chapter 14. losses: (steps,) per-step losses, step 1 first (TrainingRun.repeat_loss).
     Returns that step (an int between window and steps), or None if the mean never gets below.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     losses = np.asarray(losses, dtype=float)
     if losses.ndim != 1 or not 1 <= window <= losses.size:

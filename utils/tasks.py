@@ -149,7 +149,10 @@ def _sentiment_ids(n_polar, n_neutral):
 
 
 def sentiment_vocab_size(n_polar=8, n_neutral=40):
-    """Number of token ids of sentiment_task with these word counts: 2 + 2·n_polar + n_neutral."""
+    """Number of token ids of sentiment_task with these word counts: 2 + 2·n_polar + n_neutral.
+
+    Taught in chapter 10 (10_positional_encoding).
+    """
     return _sentiment_ids(n_polar, n_neutral)[2]
 
 
@@ -161,6 +164,8 @@ def sentiment_rule(tokens, n_polar=8, use_order=True):
     is positive. use_order=False ignores negation: a bag-of-words count that looks at which
     words occur and not at where they stand.
     tokens: (n_samples, length) integer array or tensor. Returns (n_samples,) int64 NumPy array.
+
+    Taught in chapter 10 (10_positional_encoding).
     """
     tokens = np.asarray(tokens)
     if tokens.ndim != 2:
@@ -188,6 +193,8 @@ def sentiment_task(n_samples, length=12, n_polar=8, n_neutral=40, p_negate=0.05,
     negation-aware count), then flipped with probability label_noise, like reviews whose
     words and stars disagree. Ids: see SENTIMENT_NOT, SENTIMENT_POSITIVE, sentiment_vocab_size.
     Returns tokens (n_samples, length) and labels (n_samples,), both torch.long.
+
+    Taught in chapter 10 (10_positional_encoding).
     """
     import torch
 
