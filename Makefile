@@ -1,7 +1,8 @@
 # Seeing Attention. Two commands do all the set-up on a fresh machine:
 #   make book   create .venv, install everything, build the HTML book (every notebook executed)
 #   make test   the same set-up, then every test (unit, notebooks via the build, browser, lint)
-# Also: make serve (serve the built book on 127.0.0.1), make bench (benchmarks), make clean.
+# Also: make pdf (the built book as one PDF), make serve (serve the built book on 127.0.0.1),
+# make bench (benchmarks), make clean.
 
 PYTHON      ?= python3
 VENV        := .venv
@@ -14,7 +15,7 @@ BUILD       := _build
 VENDOR      := book/_static/vendor
 JB_FLAGS    := --config book/_config.yml --toc book/_toc.yml -W --keep-going
 
-.PHONY: book test test-widgets7 serve bench lint clean setup chromium
+.PHONY: book pdf test test-widgets7 serve bench lint clean setup chromium
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
@@ -38,6 +39,8 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 	cp -r node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/@jupyter-widgets/html-manager/dist
 	rm -f $(VENDOR)/@jupyter-widgets/html-manager/dist/*.map
 	cp -r node_modules/mathjax/es5 $(VENDOR)/mathjax
+	# axe-core: the accessibility checker the browser tests inject (tests/test_accessibility.py)
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/axe.min.js
 	touch $@
 
 book: setup
@@ -46,10 +49,12 @@ book: setup
 	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html (or run: make serve)"
 
 chromium:
-	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk)
+	command -v chromium >/dev/null && command -v pdftoppm >/dev/null || \
+	  (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk poppler-utils)
 
 test: setup chromium lint test-widgets7
 	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory pdf
 	$(PY) -m pytest tests
 
 # The explorer must also work under ipywidgets 7 (Colab ships 7): its unit tests run again in a
@@ -64,6 +69,12 @@ test-widgets7: $(VENV)-w7/.installed
 
 lint: setup
 	$(VENV)/bin/ruff check utils tests bench scripts chapters book/_ext
+
+# The whole book as one PDF (printed by the tests' Chromium from the built HTML, offline):
+# written into the built site as _build/html/seeing-attention.pdf (the download menu links it).
+pdf: setup chromium
+	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)
+	$(PY) scripts/make_pdf.py
 
 serve:
 	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)
