@@ -1,0 +1,85 @@
+"""The whole book as one PDF (``make pdf``, scripts/make_pdf.py): checked from its text.
+
+``make test`` builds the PDF after the HTML book; this test reads it back with pypdf: every
+page of the table of contents is in it under its title, in order, with a bookmark and a link on
+the contents page; no MyST markup leaked through unrendered; every page carries its number.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PDF = ROOT / "_build" / "html" / "seeing-attention.pdf"
+RAW = ["{math}", "```", ":label:", "{cite", "{doc}", "{term}", "{eq}", "$$", "\\frac", "\\mathrm",
+       "{solution", "{exercise"]
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture(scope="module")
+def pdf(built_html):
+    from pypdf import PdfReader
+
+    if not PDF.is_file():
+        pytest.fail(f"{PDF} is missing: run `make pdf` (make test does) after the book is built")
+    reader = PdfReader(PDF)
+    texts = [page.extract_text() or "" for page in reader.pages]
+    return reader, texts
+
+
+def chapter_titles(built_html) -> list[str]:
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text(encoding="utf-8"))
+    docs = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    titles = []
+    for doc in docs:
+        page = (built_html / f"{doc}.html").read_text(encoding="utf-8")
+        h1 = re.search(r"<h1[^>]*>(.*?)<a class=\"headerlink\"", page, re.S) or re.search(
+            r"<h1[^>]*>(.*?)</h1>", page, re.S)
+        titles.append(squash(re.sub(r"<[^>]+>", "", h1.group(1))).replace("&amp;", "&"))
+    return titles
+
+
+def test_the_pdf_holds_every_chapter_in_toc_order_without_raw_markup(pdf, built_html):
+    reader, texts = pdf
+    print(f"\n{PDF.name}: {len(reader.pages)} pages, {PDF.stat().st_size / 1e6:.1f} MB")
+    titles = chapter_titles(built_html)
+    bookmarks = [squash(o.title) for o in reader.outline if not isinstance(o, list)]
+    nested = [squash(o.title) for o in reader.outline for o in (o if isinstance(o, list) else [])]
+    starts = []
+    for title in titles:
+        assert title in bookmarks + nested, f"no bookmark for {title!r}"
+        hits = [k for k, t in enumerate(texts) if squash(title) in squash(t)]
+        assert hits, f"{title!r} is not in the PDF's text"
+        starts.append(hits[-1] if not starts else next((k for k in hits if k >= starts[-1]), hits[-1]))
+    assert starts == sorted(starts), f"the chapters are out of order: {list(zip(titles, starts))}"
+    assert squash(texts[0]).startswith("Seeing Attention"), "the first page is not the contents"
+    for title in titles:
+        assert squash(title) in squash(texts[0] + texts[1]), f"{title!r} is not on the contents page"
+    leaks = [(k + 1, raw) for k, t in enumerate(texts) for raw in RAW if raw in t]
+    assert not leaks, f"raw markup in the PDF (page, text): {leaks[:20]}"
+
+
+def test_every_page_is_numbered_and_the_contents_links_to_every_chapter(pdf, built_html):
+    reader, texts = pdf
+    unnumbered = [k + 1 for k, t in enumerate(texts)
+                  if not re.search(rf"(^|\s){k + 1}\s*$", t.strip()[-12:] if t.strip() else "")
+                  and str(k + 1) not in t.split()]
+    assert not unnumbered, f"pages without their number: {unnumbered[:20]}"
+    links = [a.get_object() for a in reader.pages[0].get("/Annots", [])]
+    internal = [a for a in links if a.get("/Subtype") == "/Link" and "/Dest" in a]
+    assert len(internal) >= len(chapter_titles(built_html)), \
+        f"the contents page links to {len(internal)} pages, not to every chapter"
+
+
+def test_the_site_links_the_pdf_from_its_download_menu(built_html):
+    page = (built_html / "chapters" / "01_attention_pooling.html").read_text(encoding="utf-8")
+    assert "_static/book.js" in page, "the script that adds the PDF to the download menu is not loaded"
+    script = (built_html / "_static" / "book.js").read_text(encoding="utf-8")
+    assert "seeing-attention.pdf" in script
