@@ -49,7 +49,7 @@ def toc_pages(toc_file: pathlib.Path) -> list[tuple[str | None, str]]:
     """[(part caption or None, document path), ...] in the order of the table of contents."""
     toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
     pages = [(None, toc["root"])]
-    for part in toc.get("parts", []):
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
         for chapter in part.get("chapters", []):
             pages.append((part.get("caption"), chapter["file"]))
             for section in chapter.get("sections", []):
@@ -214,10 +214,10 @@ def main(argv=None) -> int:
         parent = None
         if e["part"]:
             if e["part"] not in parents:
-                parents[e["part"]] = writer.add_outline_item(e["part"], e["start"] + offset)
+                parents[e["part"]] = writer.add_outline_item(title=e["part"], page_number=e["start"] + offset)
             parent = parents[e["part"]]
-        writer.add_outline_item(e["title"], e["start"] + offset, parent=parent)
-    writer.add_outline_item("Contents", 0)
+        writer.add_outline_item(title=e["title"], page_number=e["start"] + offset, parent=parent)
+    writer.add_outline_item(title="Contents", page_number=0)
     # Links on the contents page(s): CSS px -> PDF points (72/96), the PDF's y axis points up.
     mm = 72 / 25.4
     height = float(writer.pages[0].mediabox.height)

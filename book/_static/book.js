@@ -10,6 +10,8 @@
  *     label and its name disagree (WCAG 2.5.3): the icons are hidden from assistive technology;
  *   . the search field's button is named "Search" but shows "Search Ctrl+K": it takes its
  *     text as its name (and declares the shortcut with aria-keyshortcuts);
+ *   . the code cells' "Show code cell content" toggles (<summary>) are named "Toggle hidden
+ *     content", which is not what they show: they take their text as their name;
  *   . the bibliography's entries carry role="doc-biblioentry", deprecated in DPUB-ARIA 1.1,
  *     inside a role="list": they become list items.
  */
@@ -43,6 +45,9 @@
           .observe(button, {childList: true, subtree: true, attributes: true, attributeFilter: ["title", "role"]});
       });
     }
+    document.querySelectorAll('summary[aria-label="Toggle hidden content"]').forEach(function (s) {
+      s.removeAttribute("aria-label");
+    });
     document.querySelectorAll('.citation-list[role="list"] > [role="doc-biblioentry"]').forEach(function (e) {
       e.setAttribute("role", "listitem");
     });
