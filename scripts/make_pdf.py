@@ -5,8 +5,8 @@ Every page of the table of contents (book/_toc.yml) is loaded from the built HTM
 Playwright's ``page.pdf()`` by Debian's /usr/bin/chromium once MathJax has typeset it, and the
 pieces are merged with pypdf behind a contents page. The print styles in book/_static/book.css
 decide what a page looks like on paper: no navigation, explorers in their default state (their
-table or picture, the canvas laid over it hidden), exercise solutions printed open and marked
-"Solution", long code lines wrapped.
+table or picture, the canvas laid over it hidden), exercise solutions printed open under their exercise and
+marked "printed open", long code lines wrapped.
 
 Then: page numbers (one overlay page per page, printed by the same Chromium and stamped on),
 a bookmark per chapter (the PDF's outline) and, on the contents page, a link per chapter to its
@@ -109,7 +109,7 @@ def contents_html(entries, offset: int) -> str:
 <h1>Seeing Attention</h1>
 <p class="sub">An interactive book on attention and the Transformer, printed from its HTML edition.
 The explorers are shown in their default state; solutions are printed open, under each exercise,
-marked &ldquo;Solution&rdquo;.</p>
+titled &ldquo;Solution to&nbsp;&hellip;&nbsp;&mdash; printed open&rdquo;.</p>
 <h2>Contents</h2><ol>{''.join(rows)}</ol>"""
 
 
@@ -232,6 +232,8 @@ def main(argv=None) -> int:
                                               fit=Fit.fit()))
     writer.add_metadata({"/Title": "Seeing Attention", "/Author": "The Seeing Attention authors"})
     writer.page_mode = "/UseOutlines"
+    # Every piece embeds its own copy of the same fonts and stamps: keep one of each.
+    writer.compress_identical_objects()
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:
         writer.write(f)

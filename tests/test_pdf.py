@@ -40,6 +40,7 @@ def chapter_titles(built_html) -> list[str]:
     titles = []
     for doc in docs:
         page = (built_html / f"{doc}.html").read_text(encoding="utf-8")
+        page = page[page.index('<article class="bd-article"'):]
         h1 = re.search(r"<h1[^>]*>(.*?)<a class=\"headerlink\"", page, re.S) or re.search(
             r"<h1[^>]*>(.*?)</h1>", page, re.S)
         titles.append(squash(re.sub(r"<[^>]+>", "", h1.group(1))).replace("&amp;", "&"))
@@ -68,14 +69,22 @@ def test_the_pdf_holds_every_chapter_in_toc_order_without_raw_markup(pdf, built_
 
 def test_every_page_is_numbered_and_the_contents_links_to_every_chapter(pdf, built_html):
     reader, texts = pdf
-    unnumbered = [k + 1 for k, t in enumerate(texts)
-                  if not re.search(rf"(^|\s){k + 1}\s*$", t.strip()[-12:] if t.strip() else "")
-                  and str(k + 1) not in t.split()]
+    # The number is stamped on last, so it is the last word of the page's text.
+    unnumbered = [k + 1 for k, t in enumerate(texts) if not re.search(rf"(^|\s){k + 1}$", t.rstrip())]
     assert not unnumbered, f"pages without their number: {unnumbered[:20]}"
     links = [a.get_object() for a in reader.pages[0].get("/Annots", [])]
     internal = [a for a in links if a.get("/Subtype") == "/Link" and "/Dest" in a]
     assert len(internal) >= len(chapter_titles(built_html)), \
         f"the contents page links to {len(internal)} pages, not to every chapter"
+
+
+def test_solutions_are_printed_open_and_marked(pdf):
+    _, texts = pdf
+    solutions = [k for k, t in enumerate(texts) if "Solution to" in t]
+    assert solutions, "no solution in the PDF"
+    marked = [k for k in solutions if "printed open" in squash(texts[k])]
+    assert len(marked) == len(solutions), \
+        f"solutions on pages {[k + 1 for k in solutions if k not in marked]} are not marked as printed open"
 
 
 def test_the_site_links_the_pdf_from_its_download_menu(built_html):
