@@ -73,9 +73,12 @@ def test_every_page_is_numbered_and_the_contents_links_to_every_chapter(pdf, bui
     unnumbered = [k + 1 for k, t in enumerate(texts) if not re.search(rf"(^|\s){k + 1}$", t.rstrip())]
     assert not unnumbered, f"pages without their number: {unnumbered[:20]}"
     links = [a.get_object() for a in reader.pages[0].get("/Annots", [])]
-    internal = [a for a in links if a.get("/Subtype") == "/Link" and "/Dest" in a]
-    assert len(internal) >= len(chapter_titles(built_html)), \
-        f"the contents page links to {len(internal)} pages, not to every chapter"
+    index = {pg.indirect_reference.idnum: k for k, pg in enumerate(reader.pages)}
+    targets = [index[a["/Dest"][0].idnum] for a in links if a.get("/Subtype") == "/Link" and "/Dest" in a]
+    titles = chapter_titles(built_html)
+    assert len(targets) == len(titles), f"{len(targets)} links on the contents page, {len(titles)} chapters"
+    for title, k in zip(titles, targets):  # each link lands on the page where its chapter starts
+        assert squash(title) in squash(texts[k]), f"the link to {title!r} lands on page {k + 1}"
 
 
 def test_solutions_are_printed_open_and_marked(pdf):
@@ -87,8 +90,14 @@ def test_solutions_are_printed_open_and_marked(pdf):
         f"solutions on pages {[k + 1 for k in solutions if k not in marked]} are not marked as printed open"
 
 
-def test_the_site_links_the_pdf_from_its_download_menu(built_html):
-    page = (built_html / "chapters" / "01_attention_pooling.html").read_text(encoding="utf-8")
-    assert "_static/book.js" in page, "the script that adds the PDF to the download menu is not loaded"
-    script = (built_html / "_static" / "book.js").read_text(encoding="utf-8")
-    assert "seeing-attention.pdf" in script
+def test_the_site_offers_the_pdf_in_its_download_menu(pdf, offline_page):
+    page = offline_page
+    page.goto(f"{page.sa_server}/chapters/01_attention_pooling.html", wait_until="load")
+    link = page.wait_for_selector(".dropdown-download-buttons .dropdown-menu a.sa-book-pdf",
+                                  state="attached", timeout=10_000)
+    assert link.inner_text().strip() == "Book (PDF)"
+    status = page.evaluate("href => fetch(href, {method: 'HEAD'}).then(r => r.status)",
+                           link.evaluate("a => a.href"))
+    assert status == 200
+    assert link.evaluate("a => a.href").endswith("/seeing-attention.pdf")
+    assert not page.sa_external and not page.sa_console_errors, (page.sa_external, page.sa_console_errors)
