@@ -188,7 +188,10 @@ def main(argv=None) -> int:
             if got == offset:
                 break
             offset = got
-        # Where each contents entry lies on its page, for the links (CSS px from the page's top).
+        # Where each contents entry lies on its page, for the links (CSS px from the page's top):
+        # measured in the print layout, at the printable width (A4 less the margins).
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": round((210 - 16 - 16) / 25.4 * 96), "height": 1000})
         boxes = page.evaluate("""() => Array.from(document.querySelectorAll('li.entry a')).map(a => {
             const r = a.getBoundingClientRect();
             return [r.left, r.top + window.scrollY, r.right, r.bottom + window.scrollY];
