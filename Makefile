@@ -1,7 +1,8 @@
 # Seeing Attention. Two commands do all the set-up on a fresh machine:
 #   make book   create .venv, install everything, build the HTML book (every notebook executed)
 #   make test   the same set-up, then every test (unit, notebooks via the build, browser, lint)
-# Also: make serve (serve the built book on 127.0.0.1), make bench (benchmarks), make clean.
+# Also: make pdf (the built book as one PDF), make serve (serve the built book on 127.0.0.1),
+# make bench (benchmarks), make clean.
 
 PYTHON      ?= python3
 VENV        := .venv
@@ -14,7 +15,7 @@ BUILD       := _build
 VENDOR      := book/_static/vendor
 JB_FLAGS    := --config book/_config.yml --toc book/_toc.yml -W --keep-going
 
-.PHONY: book test test-notebooks test-widgets7 serve bench lint clean setup chromium
+.PHONY: book pdf test test-notebooks test-widgets7 serve bench lint clean setup chromium
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
@@ -38,6 +39,8 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 	cp -r node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/@jupyter-widgets/html-manager/dist
 	rm -f $(VENDOR)/@jupyter-widgets/html-manager/dist/*.map
 	cp -r node_modules/mathjax/es5 $(VENDOR)/mathjax
+	# axe-core: the accessibility checker the browser tests inject (tests/test_accessibility.py)
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/axe.min.js
 	touch $@
 
 book: setup
@@ -46,13 +49,15 @@ book: setup
 	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html (or run: make serve)"
 
 chromium:
-	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk)
+	command -v chromium >/dev/null && command -v pdftoppm >/dev/null || \
+	  (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk poppler-utils)
 
 # The book build and the reader-notebook runs (JupyterLab, Colab's versions) each keep one core
-# busy, so they run side by side; then every other test, most of them on the built book.
+# busy, so they run side by side; then the PDF, then every other test, most of them on the built book.
 NOTEBOOK_TESTS := tests/test_jupyterlab.py tests/test_colab_versions.py
 test: setup chromium lint test-widgets7 $(VENV)-colab/.installed
 	$(MAKE) --no-print-directory --output-sync=target -j2 book test-notebooks
+	$(MAKE) --no-print-directory pdf
 	$(PY) -m pytest tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
 
 test-notebooks: setup chromium $(VENV)-colab/.installed
@@ -83,6 +88,12 @@ test-widgets7: $(VENV)-w7/.installed
 lint: setup
 	$(VENV)/bin/ruff check utils tests bench scripts chapters book/_ext
 	node_modules/.bin/eslint --max-warnings 0 utils/static
+
+# The whole book as one PDF (printed by the tests' Chromium from the built HTML, offline):
+# written into the built site as _build/html/seeing-attention.pdf (the download menu links it).
+pdf: setup chromium
+	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)
+	$(PY) scripts/make_pdf.py
 
 serve:
 	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)

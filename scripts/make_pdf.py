@@ -1,0 +1,250 @@
+"""The whole built book as one PDF, printed by the Chromium the tests use (``make pdf``).
+
+Every page of the table of contents (book/_toc.yml) is loaded from the built HTML, served on
+127.0.0.1 (any request to another host is refused, so the PDF is made offline), printed with
+Playwright's ``page.pdf()`` by Debian's /usr/bin/chromium once MathJax has typeset it, and the
+pieces are merged with pypdf behind a contents page. The print styles in book/_static/book.css
+decide what a page looks like on paper: no navigation, explorers in their default state (their
+table or picture, the canvas laid over it hidden), exercise solutions printed open under their exercise and
+marked "printed open", long code lines wrapped.
+
+Then: page numbers (one overlay page per page, printed by the same Chromium and stamped on),
+a bookmark per chapter (the PDF's outline) and, on the contents page, a link per chapter to its
+first page. Links between chapters point to the published book (html.baseurl in the config).
+
+    python scripts/make_pdf.py [--out _build/html/seeing-attention.pdf]
+
+writes the PDF into the built site (the download menu links it) and prints its page count,
+size and how long it took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import html
+import http.server
+import io
+import pathlib
+import sys
+import threading
+import time
+from urllib.parse import urlparse
+
+import yaml
+from pypdf import PdfReader, PdfWriter
+from pypdf.annotations import Link
+from pypdf.generic import Fit
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BUILT = ROOT / "_build" / "html"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAPER = {"format": "A4", "margin": {"top": "16mm", "bottom": "18mm", "left": "16mm", "right": "16mm"}}
+PDF_NAME = "seeing-attention.pdf"
+
+
+def toc_pages(toc_file: pathlib.Path) -> list[tuple[str | None, str]]:
+    """[(part caption or None, document path), ...] in the order of the table of contents."""
+    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
+    pages = [(None, toc["root"])]
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+        for chapter in part.get("chapters", []):
+            pages.append((part.get("caption"), chapter["file"]))
+            for section in chapter.get("sections", []):
+                pages.append((part.get("caption"), section["file"]))
+    return pages
+
+
+def serve(directory: pathlib.Path):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# Once the page has loaded: MathJax has typeset every formula, the explorers show their
+# default state (the canvas is hidden by the print CSS), links to other pages of the book
+# point to the published book; returns the page's title.
+PREPARE = """async baseurl => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+        await MathJax.startup.promise;
+        if (MathJax.typesetPromise) await MathJax.typesetPromise();
+    }
+    await document.fonts.ready;
+    const here = location.origin + '/';
+    for (const a of document.querySelectorAll('main a[href]')) {
+        if (a.href.startsWith(here) && !(a.getAttribute('href') || '').startsWith('#'))
+            a.href = baseurl + a.href.slice(here.length);
+    }
+    const h1 = document.querySelector('main h1');
+    return h1 ? h1.textContent.replace(/[#¶]\\s*$/, '').trim() : document.title;
+}"""
+
+
+def contents_html(entries, offset: int) -> str:
+    """The contents page: every entry with the page it starts on (1-based, after this page)."""
+    rows, part = [], object()
+    for e in entries:
+        if e["part"] != part and e["part"]:
+            rows.append(f'<li class="part">{html.escape(e["part"])}</li>')
+        part = e["part"]
+        rows.append(f'<li class="entry"><a>'
+                    f'<span>{html.escape(e["title"])}</span><b>{e["start"] + offset + 1}</b></a></li>')
+    return f"""<!doctype html><meta charset="utf-8"><title>Contents</title>
+<style>
+ body {{ font: 11pt/1.45 "Noto Sans", "DejaVu Sans", sans-serif; color: #111; margin: 0; }}
+ h1 {{ font-size: 24pt; margin: 0 0 4pt; }} p.sub {{ margin: 0 0 18pt; color: #333; }}
+ h2 {{ font-size: 14pt; margin: 0 0 8pt; }}
+ ol {{ list-style: none; padding: 0; margin: 0; }}
+ li.part {{ font-weight: 700; margin: 10pt 0 3pt; }}
+ li.entry a {{ display: flex; gap: 6pt; color: #111; text-decoration: none; padding: 2pt 0 2pt 12pt; }}
+ li.entry a span {{ flex: 1; border-bottom: 1px dotted #888; }}
+</style>
+<h1>Seeing Attention</h1>
+<p class="sub">An interactive book on attention and the Transformer, printed from its HTML edition.
+The explorers are shown in their default state; solutions are printed open, under each exercise,
+titled &ldquo;Solution to&nbsp;&hellip;&nbsp;&mdash; printed open&rdquo;.</p>
+<h2>Contents</h2><ol>{''.join(rows)}</ol>"""
+
+
+# One page per page number: printed at the book's paper size with no margin and stamped onto
+# the merged pages.
+def numbers_html(count: int) -> str:
+    pages = "".join(f'<div class="p"><span>{k}</span></div>' for k in range(1, count + 1))
+    return f"""<!doctype html><meta charset="utf-8"><style>
+ @page {{ size: A4; margin: 0; }} html, body {{ margin: 0; background: transparent; }}
+ .p {{ height: 297mm; position: relative; break-after: page; overflow: hidden; }}
+ .p span {{ position: absolute; bottom: 8mm; left: 0; right: 0; text-align: center;
+           font: 9pt "Noto Sans", "DejaVu Sans", sans-serif; color: #444; }}
+</style>{pages}"""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", type=pathlib.Path, default=BUILT)
+    parser.add_argument("--toc", type=pathlib.Path, default=ROOT / "book" / "_toc.yml")
+    parser.add_argument("--config", type=pathlib.Path, default=ROOT / "book" / "_config.yml")
+    parser.add_argument("--out", type=pathlib.Path, default=None)
+    args = parser.parse_args(argv)
+    out = args.out or args.html / PDF_NAME
+    if not (args.html / "index.html").is_file():
+        sys.exit(f"{args.html} has no built book: run `make book` first")
+    if not pathlib.Path(CHROMIUM).exists():
+        sys.exit(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
+    baseurl = yaml.safe_load(args.config.read_text(encoding="utf-8"))["html"]["baseurl"]
+    baseurl = baseurl.rstrip("/") + "/"
+    t0 = time.perf_counter()
+
+    from playwright.sync_api import sync_playwright
+
+    server = serve(args.html)
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    refused = []
+    entries, pieces = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport={"width": 1000, "height": 1200})
+
+        def route(r):
+            url = urlparse(r.request.url)
+            if url.scheme in ("data", "blob") or r.request.url.startswith(origin):
+                r.continue_()
+            else:
+                refused.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        context.add_init_script("localStorage.setItem('mode', 'light');")
+        page = context.new_page()
+        start = 0
+        for part, doc in toc_pages(args.toc):
+            rel = f"{doc}.html"
+            if not (args.html / rel).is_file():
+                sys.exit(f"{rel} is in the table of contents but not in {args.html}")
+            page.goto(f"{origin}/{rel}", wait_until="load")
+            title = page.evaluate(PREPARE, baseurl)
+            data = page.pdf(print_background=True, prefer_css_page_size=False, outline=False,
+                            tagged=True, **PAPER)
+            n = len(PdfReader(io.BytesIO(data)).pages)
+            entries.append({"part": part, "doc": doc, "title": title, "start": start, "pages": n})
+            pieces.append(data)
+            print(f"  {rel:45s} {n:4d} pages  {title}")
+            start += n
+        total = start
+
+        # The contents page(s): printed twice, as the number of pages it takes shifts the
+        # page numbers it lists (it settles at once: the numbers do not change its length).
+        offset = 1
+        for _ in range(3):
+            page.set_content(contents_html(entries, offset), wait_until="load")
+            toc_pdf = page.pdf(print_background=True, **PAPER)
+            got = len(PdfReader(io.BytesIO(toc_pdf)).pages)
+            if got == offset:
+                break
+            offset = got
+        # Where each contents entry lies on its page, for the links (CSS px from the page's top):
+        # measured in the print layout, at the printable width (A4 less the margins).
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": round((210 - 16 - 16) / 25.4 * 96), "height": 1000})
+        boxes = page.evaluate("""() => Array.from(document.querySelectorAll('li.entry a')).map(a => {
+            const r = a.getBoundingClientRect();
+            return [r.left, r.top + window.scrollY, r.right, r.bottom + window.scrollY];
+        })""")
+        page.set_content(numbers_html(offset + total), wait_until="load")
+        numbers = page.pdf(print_background=False, prefer_css_page_size=True)
+        browser.close()
+    server.shutdown()
+    if refused:
+        sys.exit(f"the pages asked for other hosts (refused, the PDF must be made offline): {refused[:5]}")
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(toc_pdf)))
+    for data in pieces:
+        writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
+    stamps = PdfReader(io.BytesIO(numbers))
+    for k, pdf_page in enumerate(writer.pages):
+        pdf_page.merge_page(stamps.pages[k])
+
+    # Bookmarks: one per part, one per chapter under it.
+    parents = {}
+    for e in entries:
+        parent = None
+        if e["part"]:
+            if e["part"] not in parents:
+                parents[e["part"]] = writer.add_outline_item(title=e["part"], page_number=e["start"] + offset)
+            parent = parents[e["part"]]
+        writer.add_outline_item(title=e["title"], page_number=e["start"] + offset, parent=parent)
+    writer.add_outline_item(title="Contents", page_number=0)
+    # Links on the contents page(s): CSS px -> PDF points (72/96), the PDF's y axis points up.
+    mm = 72 / 25.4
+    height = float(writer.pages[0].mediabox.height)
+    page_px = (297 - 16 - 18) * mm / 0.75  # the printable height of one page, in CSS px
+    for e, (x0, y0, x1, y1) in zip(entries, boxes):
+        sheet = int(y0 // page_px)
+        y0, y1 = y0 - sheet * page_px, y1 - sheet * page_px
+        rect = (16 * mm + x0 * 0.75, height - 16 * mm - y1 * 0.75,
+                16 * mm + x1 * 0.75, height - 16 * mm - y0 * 0.75)
+        writer.add_annotation(page_number=min(sheet, offset - 1),
+                              annotation=Link(rect=rect, target_page_index=e["start"] + offset,
+                                              fit=Fit.fit()))
+    writer.add_metadata({"/Title": "Seeing Attention", "/Author": "The Seeing Attention authors"})
+    writer.page_mode = "/UseOutlines"
+    # Every piece embeds its own copy of the same fonts and stamps: keep one of each.
+    writer.compress_identical_objects()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        writer.write(f)
+    seconds = time.perf_counter() - t0
+    print(f"{out}: {offset + total} pages ({offset} of contents), "
+          f"{out.stat().st_size / 1e6:.1f} MB, made in {seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
