@@ -392,8 +392,14 @@ class _Plot(Panel):
             f'<figure class="sa-panel sa-{self.kind}" data-title="{html.escape(self.title)}">'
             f"<figcaption>{html.escape(self.title)}</figcaption>"
             f'<svg width="{self.width}" height="{self.height}" viewBox="0 0 {self.width} '
-            f'{self.height}" role="img">{inner}</svg>{legend}</figure>'
+            f'{self.height}" role="img" aria-label="{html.escape(self._label())}">{inner}</svg>'
+            f"{legend}</figure>"
         )
+
+    def _label(self) -> str:
+        """The picture's text alternative: what is drawn against what."""
+        what = f"{self.ylabel} against {self.xlabel}" if self.ylabel and self.xlabel else self.kind
+        return f"{self.title}: {what}" if self.title else what
 
 
 @dataclass
@@ -437,12 +443,14 @@ class Curve(_Plot):
             yy = np.clip(y, *ylim)
             pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(self.x), py(yy)))
             parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
-            legend.append(f'<span style="color:{colour}">\u2501 {html.escape(label)}</span>')
+            legend.append(f'<span><i class="sa-swatch" style="background:{colour}"></i> '
+                          f"{html.escape(label)}</span>")
         for k, (label, (a, b)) in enumerate(self.points.items(), start=len(self.ys)):
             colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
             dots = "".join(f'<circle cx="{u:.1f}" cy="{v:.1f}" r="2.5"/>' for u, v in zip(px(a), py(b)))
             parts.append(f'<g fill="{colour}" opacity="0.7">{dots}</g>')
-            legend.append(f'<span style="color:{colour}">\u25cf {html.escape(label)}</span>')
+            legend.append(f'<span><i class="sa-swatch sa-dot" style="background:{colour}"></i> '
+                          f"{html.escape(label)}</span>")
         if self.marker is not None:
             m = float(px(self.marker))
             parts.append(f'<line x1="{m:.1f}" y1="{self.pad[0]}" x2="{m:.1f}" '
