@@ -73,7 +73,7 @@ from .panels import CSS, INKS, Bars, Curve, Heatmap, Panel, Readout, as_panels, 
 __all__ = ["Slider", "Toggle", "Dropdown", "Explorer", "Panel", "Heatmap", "Curve", "Bars", "Readout"]
 
 MAX_STATES = 2000
-MAX_STATIC_BYTES = 1_500_000
+MAX_STATIC_BYTES = 2_000_000
 STATIC_ENV = "SA_STATIC_EXPLORERS"  # set where a static page is built: sweep every state
 METRICS_ENV = "SA_EXPLORER_METRICS"  # a file: each display appends its cost (bench/run.py reads it)
 # The static page's script (utils/static/explorer.js), read once, inlined into every explorer.
