@@ -194,10 +194,11 @@ def move_every_control(page, name):
                 control.select_option(next(o for o in options if o != current))
             elif tag == "input:checkbox":
                 control.click()
-            else:
+            else:  # a slider handle: one step right, or, at the right end, one step left
                 control.focus()
-                for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft"):
-                    control.press(key)
+                at_end = control.evaluate(
+                    "e => e.getAttribute('aria-valuenow') === e.getAttribute('aria-valuemax')")
+                control.press("ArrowLeft" if at_end else "ArrowRight")
             page.wait_for_function("([v, b]) => v.innerHTML !== b", arg=[view, before], timeout=20_000)
             moved += 1
     return moved
