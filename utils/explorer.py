@@ -68,6 +68,11 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+try:  # imported with the module, once per kernel, so that displaying an explorer does not pay for it
+    import ipywidgets  # noqa: F401
+except ImportError:  # pragma: no cover - the static explorer works without it
+    pass
+
 from .panels import CSS, INKS, Bars, Curve, Heatmap, Panel, Readout, as_panels, render, static_text
 
 __all__ = ["Slider", "Toggle", "Dropdown", "Explorer", "Panel", "Heatmap", "Curve", "Bars", "Readout"]
