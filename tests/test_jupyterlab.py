@@ -24,8 +24,6 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RUN_TIMEOUT_S = 300
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 RAW_MYST = ["{doc}`", "{eq}`", "{term}`", "{cite", "```{", ":label:", "{solution", "{exercise"]
 
 
@@ -109,16 +107,6 @@ def lab(tmp_path_factory):
     server.terminate()
     server.wait(timeout=30)
     log.close()
-
-
-@pytest.fixture(scope="module")
-def lab_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 RUN_STATE = """() => {
@@ -205,8 +193,8 @@ def move_every_control(page, name):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_reader_notebook_runs_and_reads_right_in_jupyterlab(lab, lab_browser, notebook, tmp_path_factory):
-    context = lab_browser.new_context(viewport={"width": 1400, "height": 1000})
+def test_reader_notebook_runs_and_reads_right_in_jupyterlab(lab, browser, notebook, tmp_path_factory):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
