@@ -1,0 +1,78 @@
+"""Build one edition of the book (English or Chinese) from the one source, with Jupyter Book 1.
+
+    python scripts/build_book.py                 # English, into _build/html
+    python scripts/build_book.py --lang zh_CN    # Chinese, into _build/html/zh
+    python scripts/build_book.py --gettext       # the English messages, into _build/gettext/*.pot
+
+Both editions read the same chapters and the same ``book/_config.yml``; this script only adds
+what Jupyter Book 1's command line cannot say: the language (``language``), where the Chinese
+edition goes, and its own doctree folder. The Chinese text comes from the translation catalogs
+``book/locales/zh_CN/LC_MESSAGES/**.po`` (Sphinx's gettext machinery); the code cells exist once.
+
+Execution: ``_config.yml`` executes through Jupyter Book's cache (``_build/.jupyter_cache``).
+``make book`` empties the cache first, so the English build executes every chapter; the Chinese
+build then finds every notebook in the cache and executes nothing. What the outputs say in
+Chinese (printed sentences, figures, explorers) is made during that one execution, or from its
+printed text, by ``utils.i18n`` and ``book/_ext/book_i18n.py``.
+
+Options: ``--toc FILE`` (a smaller table of contents), ``--out DIR``, ``--no-execute`` (pages
+without outputs: quick checks of the translated text).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BASEURL = "https://seeing-attention.github.io/seeing-attention/"
+EDITIONS = {  # language -> (output folder under _build/html, html_title, html_baseurl)
+    "en": ("", "Seeing Attention", BASEURL),
+    "zh_CN": ("zh", "看见注意力 (Seeing Attention)", BASEURL + "zh/"),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lang", default="en", choices=sorted(EDITIONS))
+    parser.add_argument("--gettext", action="store_true", help="extract the English messages (.pot)")
+    parser.add_argument("--toc", default="book/_toc.yml")
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--no-execute", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+
+    os.chdir(ROOT)
+    from jupyter_book.sphinx import build_sphinx
+
+    folder, title, baseurl = EDITIONS[args.lang]
+    overrides = {"external_toc_path": args.toc, "latex_individualpages": False}
+    if args.gettext:
+        builder, out = "gettext", pathlib.Path(args.out or "_build/gettext")
+        overrides["nb_execution_mode"] = "off"
+        doctrees = ROOT / "_build" / ".doctrees-gettext"
+    else:
+        builder = "html"
+        out = pathlib.Path(args.out or pathlib.Path("_build/html") / folder)
+        doctrees = ROOT / "_build" / (".doctrees" + ("" if args.lang == "en" else "-" + args.lang))
+        overrides.update(language=args.lang, html_title=title, html_baseurl=baseurl)
+        if args.no_execute:
+            overrides["nb_execution_mode"] = "off"
+    if args.out:
+        doctrees = pathlib.Path(args.out).resolve().parent / (pathlib.Path(args.out).name + ".doctrees")
+    result = build_sphinx(
+        ROOT, (ROOT / out).resolve(), noconfig=True, path_config=str(ROOT / "book" / "_config.yml"),
+        confoverrides=overrides, doctreedir=doctrees, builder=builder, use_external_toc=True,
+        warningiserror=builder == "html", keep_going=True, quiet=args.quiet,
+    )
+    if result:
+        print(f"build_book: the {args.lang} {builder} build failed (exit {result})", file=sys.stderr)
+        return int(result) if isinstance(result, int) else 1
+    print(f"build_book: the {args.lang} {builder} build is in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
