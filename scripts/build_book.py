@@ -22,9 +22,11 @@ without outputs: quick checks of the translated text).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
 import sys
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BASEURL = "https://seeing-attention.github.io/seeing-attention/"
@@ -62,6 +64,7 @@ def main(argv=None) -> int:
             overrides["nb_execution_mode"] = "off"
     if args.out:
         doctrees = pathlib.Path(args.out).resolve().parent / (pathlib.Path(args.out).name + ".doctrees")
+    start = time.perf_counter()
     result = build_sphinx(
         ROOT, (ROOT / out).resolve(), noconfig=True, path_config=str(ROOT / "book" / "_config.yml"),
         confoverrides=overrides, doctreedir=doctrees, builder=builder, use_external_toc=True,
@@ -70,7 +73,13 @@ def main(argv=None) -> int:
     if result:
         print(f"build_book: the {args.lang} {builder} build failed (exit {result})", file=sys.stderr)
         return int(result) if isinstance(result, int) else 1
-    print(f"build_book: the {args.lang} {builder} build is in {out}")
+    seconds = time.perf_counter() - start
+    print(f"build_book: the {args.lang} {builder} build is in {out} ({seconds:.0f} s)")
+    if builder == "html" and not args.out:
+        times = ROOT / "_build" / "build-times.json"
+        record = json.loads(times.read_text()) if times.exists() else {}
+        record[args.lang] = round(seconds, 1)
+        times.write_text(json.dumps(record, indent=1))
     return 0
 
 

@@ -3,6 +3,13 @@
     python scripts/i18n.py update            # English messages -> .pot -> update every zh_CN .po
     python scripts/i18n.py stats             # a table: translated / fuzzy / untranslated per file
     python scripts/i18n.py check [FILES]     # fail unless complete and consistent (make test runs it)
+    python scripts/i18n.py outputs           # after make book: update the output catalogs
+
+Two kinds of catalog. The text catalogs (``book/locales/...``) are Sphinx's. The output catalogs
+(``utils/locales/zh_CN/<chapter>.po``) hold what the code prints and draws, with numbers taken
+out (``utils/i18n.py`` explains); ``outputs`` rebuilds them from the messages the last Chinese
+build met (``_build/i18n/zh_CN/messages.json``), keeping every translation that still applies.
+A message made only of code and data (``torch.Size([{0}, {1}])``, ``True``) is kept as it is.
 
 The text catalogs (``book/locales/zh_CN/LC_MESSAGES/{book,chapters}/*.po``) hold the prose of
 every page, one message per paragraph, heading, list item or equation, keyed by the English text
@@ -21,6 +28,7 @@ translation).
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
 import re
 import subprocess
@@ -30,7 +38,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "book" / "locales"
 LANG = "zh_CN"
 CATALOGS = LOCALES / LANG / "LC_MESSAGES"
+OUTPUTS = ROOT / "utils" / "locales" / LANG
 POT = ROOT / "_build" / "gettext"
+MET = ROOT / "_build" / "i18n" / LANG / "messages.json"
+# Words of printed code and data, not of sentences: a message made only of these stays as it is.
+CODE_WORDS = {"tensor", "torch", "Size", "dtype", "float32", "float64", "float16", "int64", "bool",
+              "True", "False", "None", "nan", "inf", "array", "grad_fn", "requires_grad", "device",
+              "cpu", "shape", "e", "j", "SdpaBackward0", "MulBackward0", "AddBackward0", "Parameter",
+              "containing", "bfloat16", "int32", "uint8", "np", "float", "int", "str"}
+PLACEHOLDER = re.compile(r"\{(\d+)\}")
 
 ROLE = re.compile(r"\{([a-z:]+)\}`([^`]*)`")
 MATH = re.compile(r"(?<!\\)\$\$?[^$]+\$\$?")
@@ -47,7 +63,36 @@ def read(path):
 def po_files(paths=None):
     if paths:
         return [pathlib.Path(p).resolve() for p in paths]
-    return sorted(CATALOGS.rglob("*.po"))
+    return sorted(CATALOGS.rglob("*.po")) + sorted(OUTPUTS.glob("*.po"))
+
+
+def _name(path):
+    path = pathlib.Path(path)
+    for base in (CATALOGS, OUTPUTS.parent):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return path.as_posix()
+
+
+def is_code(msgid: str) -> bool:
+    """A printed message made only of code and data words (kept as it is in every language)."""
+    text = PLACEHOLDER.sub(" ", msgid)
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
+    return all(w in CODE_WORDS or "_" in w or len(w) == 1 for w in words)
+
+
+def output_problems(message) -> list:
+    """Why an output translation would print wrong: other placeholders, or braces that break."""
+    if not message.string or message.fuzzy:
+        return []
+    found = []
+    if sorted(set(PLACEHOLDER.findall(message.id))) != sorted(set(PLACEHOLDER.findall(message.string))):
+        found.append("placeholders differ: every {0}, {1}, ... of the English must appear once")
+    try:
+        message.string.format(*["0"] * 50)
+    except (IndexError, KeyError, ValueError) as err:
+        found.append(f"not a valid format string ({err}); write a literal brace as {{{{ or }}}}")
+    return found
 
 
 def counts(catalog):
@@ -113,7 +158,7 @@ def cmd_stats(args) -> int:
     for path in po_files(args.files):
         c = counts(read(path))
         sums = [a + b for a, b in zip(sums, c)]
-        rows.append((path.relative_to(CATALOGS).as_posix(), *c))
+        rows.append((_name(path), *c))
     rows.append(("total", *sums))
     print(f"{'catalog':42} {'messages':>9} {'translated':>11} {'fuzzy':>6} {'untranslated':>13}")
     for name, total, done, fuzzy, todo in rows:
@@ -130,29 +175,58 @@ def cmd_check(args) -> int:
         if fuzzy or todo:
             print(f"{name}: {fuzzy} fuzzy and {todo} untranslated of {total} messages")
             bad += 1
+        is_output = path.is_relative_to(OUTPUTS)
         for message in catalog:
             if message.id:
-                for problem in problems(message):
+                for problem in (output_problems if is_output else problems)(message):
                     print(f"{name}: {problem}\n    en: {message.id[:150]}")
                     bad += 1
-        obsolete = len(catalog.obsolete)
-        if obsolete and not args.allow_obsolete:
-            print(f"{name}: {obsolete} obsolete messages (run: python scripts/i18n.py update)")
-            bad += 1
     print("catalogs complete and consistent" if not bad else f"{bad} problems")
     return 1 if bad else 0
+
+
+def cmd_outputs(_args) -> int:
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    if not MET.exists():
+        print(f"no {MET.relative_to(ROOT)}: run make book first")
+        return 1
+    met = json.loads(MET.read_text(encoding="utf-8"))
+    OUTPUTS.mkdir(parents=True, exist_ok=True)
+    for docname, messages in sorted(met.items()):
+        if not messages:
+            continue
+        path = OUTPUTS / f"{pathlib.Path(docname).name}.po"
+        old = read(path) if path.exists() else None
+        catalog = Catalog(locale=LANG, project="Seeing Attention (outputs)", fuzzy=False)
+        for msgid in messages:
+            previous = old.get(msgid) if old is not None else None
+            string = previous.string if previous is not None and not previous.fuzzy else ""
+            comments = []
+            if not string and is_code(msgid):
+                string, comments = msgid, ["code and data: kept as printed"]
+            elif previous is not None:
+                comments = list(previous.auto_comments)
+            catalog.add(msgid, string, auto_comments=comments)
+        with open(path, "wb") as f:
+            write_po(f, catalog, width=100, omit_header=False, sort_output=True)
+        done = sum(1 for m in catalog if m.id and m.string)
+        print(f"{_name(path)}: {len(catalog)} messages, {done} translated")
+    return 0
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("update")
+    sub.add_parser("outputs")
     for name in ("stats", "check"):
         p = sub.add_parser(name)
         p.add_argument("files", nargs="*")
-        p.add_argument("--allow-obsolete", action="store_true")
     args = parser.parse_args(argv)
-    return {"update": cmd_update, "stats": cmd_stats, "check": cmd_check}[args.command](args)
+    commands = {"update": cmd_update, "stats": cmd_stats, "check": cmd_check, "outputs": cmd_outputs}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

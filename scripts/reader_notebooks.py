@@ -20,6 +20,13 @@ from the chapters and are what the book's Colab, Binder and download buttons ope
   until the reader opens them.
 
 Code cells are copied unchanged; nothing is edited by hand in ``notebooks/``.
+
+The Chinese reader notebooks (``notebooks/zh/``) are made the same way from the same chapters:
+each paragraph, heading, list item, table cell and title of a chapter's Markdown is replaced by
+its translation from the chapter's catalog (``book/locales/zh_CN/LC_MESSAGES/chapters/*.po``,
+the one the Chinese book uses), links go to the Chinese pages, and a cell after the set-up cell
+calls ``utils.i18n.use_language("zh_CN")`` so that what the code prints and draws is in Chinese
+too. A piece of text without a translation stays in English and is counted (``--check`` fails).
 """
 
 from __future__ import annotations
@@ -37,6 +44,30 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 OUT = ROOT / "notebooks"
+LANGUAGES = {"en": OUT, "zh_CN": OUT / "zh"}
+CATALOGS = ROOT / "book" / "locales" / "zh_CN" / "LC_MESSAGES"
+WORDS = {  # what the conversion itself writes, in each language
+    "en": {"exercise": "Exercise {k}", "solution": "Solution to Exercise {k}",
+           "folded": "**Solution to Exercise {k}** (folded: open the parts below after you have "
+                     "tried the exercise)\n\n",
+           "about": "> This notebook is generated from the book *Seeing Attention*. The book's page "
+                    "for this chapter, [{title}]({url}), shows the same text with its figures and "
+                    "explorers.",
+           "note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important",
+           "hint": "Hint", "seealso": "See also", "caution": "Caution"},
+    "zh_CN": {"exercise": "练习 {k}", "solution": "练习 {k} 的解答",
+              "folded": "**练习 {k} 的解答**（已折叠：请先自己做这道练习，再展开下面的部分）\n\n",
+              "about": "> 本笔记本由《看见注意力》(*Seeing Attention*) 一书生成。本章在书中的网页 "
+                       "[{title}]({url}) 有同样的文字，以及图和探索器。",
+              "note": "注意", "tip": "提示", "warning": "警告", "important": "重要",
+              "hint": "提示", "seealso": "另请参阅", "caution": "小心"},
+}
+LANGUAGE_CELL = (
+    "# 中文版：让代码打印的句子、图中的文字和探索器也用中文（需要 utils，上一个单元格在 Colab 上安装它）\n"
+    "import utils.i18n\n"
+    "\n"
+    "utils.i18n.use_language(\"zh_CN\")"
+)
 
 DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|~{3,}|:{3,})\{(?P<name>[a-z-]+)\}[ \t]*(?P<arg>[^\n]*)$", re.M)
 OPTION = re.compile(r"^:(?P<key>[a-z-]+):[ \t]*(?P<value>[^\n]*)$")
@@ -133,9 +164,12 @@ def directives(text):
 
 
 class Book:
-    def __init__(self):
+    def __init__(self, language: str = "en"):
         cfg = config()
-        self.base = cfg["html"]["baseurl"].rstrip("/") + "/"
+        self.language, self.words = language, WORDS[language]
+        self.base = cfg["html"]["baseurl"].rstrip("/") + "/" + ("" if language == "en" else "zh/")
+        self.tables = {}
+        self.missing = []  # (page, English text) without a translation
         self.repo = cfg["repository"]["url"].rstrip("/")
         self.bib = bibliography()
         self.glossary = self.base + "book/glossary.html"
@@ -169,7 +203,27 @@ class Book:
         if not found:
             raise FileNotFoundError(f"{here}: {{doc}} target {target!r} has no file {rel}.ipynb or .md")
         source = found[0]
-        return self.base + rel + ".html", title_of(source)
+        return self.base + rel + ".html", self.title(source)
+
+    def title(self, path: pathlib.Path) -> str:
+        title = title_of(path)
+        if self.language == "en":
+            return title
+        return re.sub(r"^(\d+)\\\.", r"\1.", self.table(path).get(_norm(title), title))
+
+    def table(self, path: pathlib.Path) -> dict:
+        """{normalised English message: translation} of a page's catalog."""
+        folder = "chapters" if path.parent.name == "chapters" else "book"
+        key = f"{folder}/{path.stem}"
+        if key not in self.tables:
+            self.tables[key] = read_catalog(CATALOGS / f"{key}.po")
+        return self.tables[key]
+
+    def translate(self, text: str, path: pathlib.Path) -> str:
+        """A chapter's MyST source with every message replaced by its translation."""
+        if self.language == "en":
+            return text
+        return translate_myst(text, self.table(path), lambda en: self.missing.append((path.stem, en)))
 
     def role(self, m, here: str) -> str:
         role, body = m.group("role"), m.group("body")
@@ -185,7 +239,7 @@ class Book:
             if target not in self.exercises:
                 raise KeyError(f"{here}: {{ref}} to {target!r}, which is not an exercise label")
             stem, k = self.exercises[target]
-            return f"[{text or f'Exercise {k}'}]({self.base}chapters/{stem}.html#{target})"
+            return f"[{text or self.words['exercise'].format(k=k)}]({self.base}chapters/{stem}.html#{target})"
         if role == "term":
             return f"[{text or target}]({self.glossary}#{term_anchor(target)})"
         keys = [k.strip() for k in target.split(",")]
@@ -217,19 +271,127 @@ class Book:
         if name == "exercise":
             ctx["exercises"] += 1
             ctx["numbers"][options.get("label", "")] = ctx["exercises"]
-            title = f"Exercise {ctx['exercises']}" + (f": {arg}" if arg else "")
+            title = self.words["exercise"].format(k=ctx["exercises"]) + (f": {arg}" if arg else "")
             return f"### {title}\n\n{self.markdown(body, here, ctx).strip()}"
         if name == "solution":
             k = ctx["numbers"][arg]
-            return details(f"Solution to Exercise {k}", self.markdown(body, here, ctx))
+            return details(self.words["solution"].format(k=k), self.markdown(body, here, ctx))
         if name in ("admonition", "note", "tip", "warning", "important", "hint", "seealso", "caution"):
-            title = arg if name == "admonition" else name.capitalize()
+            title = arg if name == "admonition" else self.words[name]
             inner = self.markdown(body, here, ctx).strip()
             if "dropdown" in options.get("class", ""):
                 return details(title, inner)
             quoted = "\n".join("> " + l if l else ">" for l in inner.split("\n"))
             return f"> **{title}**\n>\n{quoted}"
         raise ValueError(f"{here}: no plain-Markdown form for the directive {{{name}}}")
+
+
+# ----------------------------------------------------------------------------- translation
+
+
+def read_catalog(path: pathlib.Path) -> dict:
+    """{normalised msgid: msgstr} of a .po file's translated, non-fuzzy messages."""
+    from babel.messages.pofile import read_po
+
+    if not path.exists():
+        return {}
+    with open(path, "rb") as f:
+        catalog = read_po(f)
+    return {_norm(m.id): m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,}|:{3,})(?P<rest>.*)$")
+ITEM = re.compile(r"^(?P<indent>\s*)(?P<marker>[-*+]|\d+[.)])(?P<space>\s+)(?P<text>.*)$")
+
+
+def translate_myst(text: str, table: dict, missing) -> str:
+    """Replace each message of MyST source (as Sphinx's gettext cuts it) by its translation.
+
+    Paragraphs, headings, list items, table cells and directive titles are messages; maths,
+    directive options and fences are kept. ``missing(english)`` is called for each message that
+    has no translation (it stays in English).
+    """
+
+    def tr(english: str) -> str:
+        key = _norm(english)
+        if not key or not re.search(r"[A-Za-z]", key):
+            return english
+        if key in table:
+            return table[key]
+        missing(key)
+        return english
+
+    out, block, math, verbatim = [], [], None, None
+
+    def flush():
+        if block:
+            out.extend(_translate_block(block, tr))
+            block.clear()
+
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if verbatim is not None:  # inside {math} (or another literal directive) until its fence
+            out.append(line)
+            if stripped == verbatim:
+                verbatim = None
+            continue
+        if math:
+            out.append(line)
+            if stripped.endswith("$$"):
+                math = None
+            continue
+        fence = FENCE.match(line)
+        if fence or not stripped or re.match(r"^:[a-z-]+:", stripped) or stripped.startswith("$$") \
+                or re.match(r"^\(\S+\)=$", stripped):
+            flush()
+            if fence and fence.group("rest").startswith("{"):
+                m = re.match(r"\{(?P<name>[a-z-]+)\}\s*(?P<arg>.*)$", fence.group("rest"))
+                if m and m.group("name") in ("math", "code-cell", "code"):
+                    verbatim = fence.group("fence")
+                    out.append(line)
+                    continue
+                if m and m.group("arg") and m.group("name") not in (
+                        "solution", "solution-start", "solution-end"):
+                    line = line[: len(line) - len(m.group("arg"))] + tr(m.group("arg"))
+            elif stripped.startswith("$$") and not (len(stripped) > 2 and stripped.endswith("$$")):
+                math = True
+            out.append(line)
+            continue
+        block.append(line)
+    flush()
+    return "\n".join(out)
+
+
+def _translate_block(lines: list, tr) -> list:
+    first = lines[0]
+    heading = re.match(r"^(#{1,6})\s+(.*)$", first)
+    if heading and len(lines) == 1:
+        return [f"{heading.group(1)} {tr(heading.group(2))}"]
+    if first.lstrip().startswith("|"):
+        rows = []
+        for line in lines:
+            cells = line.strip().strip("|").split("|")
+            if all(re.fullmatch(r"\s*:?-+:?\s*", c) for c in cells):
+                rows.append(line)
+            else:
+                rows.append("| " + " | ".join(tr(c.strip()) for c in cells) + " |")
+        return rows
+    if ITEM.match(first):
+        items = []  # [indent, marker, space, [text lines]]
+        for line in lines:
+            m = ITEM.match(line)
+            if m:
+                items.append([m.group("indent"), m.group("marker"), m.group("space"), [m.group("text")]])
+            else:
+                items[-1][3].append(line.strip())
+        return [f"{indent}{marker}{space}{tr(' '.join(text))}" for indent, marker, space, text in items]
+    if first.startswith(">"):
+        return ["> " + tr(" ".join(line.lstrip(">").strip() for line in lines))]
+    return [tr(" ".join(line.strip() for line in lines))]
 
 
 def details(summary: str, body: str) -> str:
@@ -244,36 +406,35 @@ def convert(path: pathlib.Path, book: Book) -> dict:
     nb = json.loads(path.read_text(encoding="utf-8"))
     here = path.stem
     ctx = {"exercises": book.first_exercise[here] - 1, "numbers": {}, "solution": None}
+    words = book.words
     cells = []
     for i, cell in enumerate(nb["cells"]):
         cell = copy.deepcopy(cell)
         text = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
+            text = book.translate(text, path)
             parts, pos = [], 0
             for m in GATE.finditer(text):
                 before = book.markdown(text[pos:m.start()], here, ctx)
                 if ctx["solution"] is not None:  # prose inside a gated solution: folded
                     if before.strip():
-                        parts.append(details(f"Solution to Exercise {ctx['solution']}", before))
+                        parts.append(details(words["solution"].format(k=ctx["solution"]), before))
                 else:
                     parts.append(before)
                 if m.group("kind") == "start":
                     ctx["solution"] = ctx["numbers"][m.group("label")]
-                    parts.append(f"**Solution to Exercise {ctx['solution']}** (folded: open the parts "
-                                 "below after you have tried the exercise)\n\n")
+                    parts.append(words["folded"].format(k=ctx["solution"]))
                 else:
                     ctx["solution"] = None
                 pos = m.end()
             rest = book.markdown(text[pos:], here, ctx)
             if ctx["solution"] is not None and rest.strip():
-                rest = details(f"Solution to Exercise {ctx['solution']}", rest)
+                rest = details(words["solution"].format(k=ctx["solution"]), rest)
             text = "".join(parts) + rest
             text = re.sub(r"\n{3,}", "\n\n", text).strip()
             if i == 0:
                 url = f"{book.base}chapters/{here}.html"
-                text += (f"\n\n> This notebook is generated from the book *Seeing Attention*. The book's "
-                         f"page for this chapter, [{title_of(path)}]({url}), shows the same text with "
-                         f"its figures and explorers.")
+                text += "\n\n" + words["about"].format(title=book.title(path), url=url)
             if not text:
                 continue
         elif cell["cell_type"] == "code" and ctx["solution"] is not None:
@@ -285,6 +446,9 @@ def convert(path: pathlib.Path, book: Book) -> dict:
                 tags.append("solution")
         cell["source"] = _lines(text)
         cells.append(cell)
+        if book.language != "en" and cell["cell_type"] == "code" and len(cells) == 2:
+            cells.append({"cell_type": "code", "execution_count": None, "id": f"{cell['id']}-lang",
+                          "metadata": {}, "outputs": [], "source": _lines(LANGUAGE_CELL)})
     if ctx["solution"] is not None:
         raise ValueError(f"{here}: a solution-start has no solution-end")
     nb["cells"] = cells
@@ -305,26 +469,34 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if notebooks/ differs from a fresh run")
     args = parser.parse_args(argv)
-    book = Book()
-    wanted = {p.name: render(convert(p, book)) for p in book.chapters}
-    present = {p.name: p.read_text(encoding="utf-8") for p in OUT.glob("*.ipynb")} if OUT.exists() else {}
-    if args.check:
-        stale = sorted(n for n in wanted if present.get(n) != wanted[n])
-        extra = sorted(set(present) - set(wanted))
-        if stale or extra:
-            print(f"notebooks/ is out of date: differs {stale}, not a chapter {extra}. "
-                  "Run: .venv/bin/python scripts/reader_notebooks.py", file=sys.stderr)
-            return 1
-        print(f"notebooks/ is up to date ({len(wanted)} notebooks)")
-        return 0
-    OUT.mkdir(exist_ok=True)
-    for name in set(present) - set(wanted):
-        (OUT / name).unlink()
-    for name, text in wanted.items():
-        if present.get(name) != text:
-            (OUT / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(wanted)} reader notebooks to {OUT.relative_to(ROOT)}/")
-    return 0
+    status = 0
+    for language, out in LANGUAGES.items():
+        book = Book(language)
+        wanted = {p.name: render(convert(p, book)) for p in book.chapters}
+        present = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.ipynb")} if out.exists() else {}
+        where = out.relative_to(ROOT)
+        if book.missing:
+            print(f"{where}: {len(book.missing)} pieces of text have no translation and stay in "
+                  f"English, e.g. {book.missing[0]}", file=sys.stderr)
+            status = 1 if args.check else status
+        if args.check:
+            stale = sorted(n for n in wanted if present.get(n) != wanted[n])
+            extra = sorted(set(present) - set(wanted))
+            if stale or extra:
+                print(f"{where}/ is out of date: differs {stale}, not a chapter {extra}. "
+                      "Run: .venv/bin/python scripts/reader_notebooks.py", file=sys.stderr)
+                status = 1
+            else:
+                print(f"{where}/ is up to date ({len(wanted)} notebooks)")
+            continue
+        out.mkdir(exist_ok=True)
+        for name in set(present) - set(wanted):
+            (out / name).unlink()
+        for name, text in wanted.items():
+            if present.get(name) != text:
+                (out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {len(wanted)} reader notebooks to {where}/")
+    return status
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ built pages:
 - in headless Chromium, with every request to another host blocked, moving each control of
   each explorer changes the picture, and the numbers on the page for that position are Python's
   numbers for it (cell texts of annotated heatmaps and readouts, formatted as the renderer does).
+  The same on the Chinese edition's pages (``zh/``), whose panels carry the titles and words
+  ``utils.i18n`` translates and the very same numbers.
 """
 
 import json
@@ -86,7 +88,20 @@ def positions_to_try(n, rng):
     return list(range(n)) if n <= 8 else sorted({0, n - 1, n // 2, *rng.sample(range(n), 3)})
 
 
-def check_state(root, record, positions, where, painted=()):
+def translator(language):
+    """What a Chinese page shows for an English title or readout text (utils.i18n's rules)."""
+    if language == "en":
+        return lambda text: text
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from utils import i18n
+
+    return lambda text: i18n.translate(text, language, record=False)
+
+
+def check_state(root, record, positions, where, painted=(), language="en"):
+    tr = translator(language)
     key = int(np.ravel_multi_index(positions, record["shape"]))
     state = record["states"][key]
     assert state["positions"] == list(positions)
@@ -95,18 +110,25 @@ def check_state(root, record, positions, where, painted=()):
                   if t is not None and p["type"] == "heatmap"]
         assert painted == tables, f"{where}: the canvas painted other numbers"
     shown = root.evaluate(READ_VIEW)
-    assert [p["title"] for p in shown] == [p["title"] for p in state["panels"]], where
+    assert [p["title"] for p in shown] == [tr(p["title"]) for p in state["panels"]], where
     for panel, on_page in zip(state["panels"], shown):
         want = expected_texts(panel)
+        if want is not None and panel["type"] == "readout" and language != "en":
+            want = [tr(t) if " " in t.strip() else t for t in want]
         if want is not None:
             assert on_page["texts"] == want, f"{where}: panel {panel['title']!r} shows other numbers"
 
 
-def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, book_server, offline_page):
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, book_server, offline_page,
+                                                    language):
     dumps = load_dumps()
     rng = random.Random(0)
     n_moves = n_painted = 0
-    for page_path in chapter_pages:
+    pages = chapter_pages if language == "en" else [built_html / "zh" / p.relative_to(built_html)
+                                                     for p in chapter_pages]
+    for page_path in pages:
+        assert page_path.is_file(), f"{page_path} is missing: make book builds both editions"
         rel = pathlib.Path(page_path).relative_to(built_html).as_posix()
         page = offline_page
         page.goto(f"{book_server}/{rel}", wait_until="load")
@@ -121,7 +143,7 @@ def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, b
                     positions[i] = pos
                     moved = root.evaluate(MOVE_JS, [control["name"], pos])
                     check_state(root, record, positions, f"{rel} {record['name']} {control['name']}={pos}",
-                                moved["now"]["painted"])
+                                moved["now"]["painted"], language)
                     changed |= moved["later"]["html"] != default_html
                     n_moves += 1
                     n_painted += bool(moved["now"]["painted"])
@@ -132,7 +154,8 @@ def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, b
                     positions = [rng.randrange(len(c["labels"])) for c in record["controls"]]
                     for control, pos in zip(record["controls"], positions):
                         root.evaluate(MOVE_JS, [control["name"], pos])
-                    check_state(root, record, positions, f"{rel} {record['name']} {positions}")
+                    check_state(root, record, positions, f"{rel} {record['name']} {positions}",
+                                language=language)
                     n_moves += 1
             # On the real page, with the theme's CSS: one canvas per heatmap table, lying
             # exactly over its cells (every cell's colour equals the canvas pixel over it).

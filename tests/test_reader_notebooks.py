@@ -20,6 +20,8 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS_ZH = sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))
+CJK = re.compile(r"[\u4e00-\u9fff]")
 MYST = [
     (re.compile(r"\{[a-z:-]+\}`"), "a MyST role"),
     (re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\s*\{[a-z-]+\}", re.M), "a MyST directive"),
@@ -51,7 +53,8 @@ def test_reader_notebooks_are_up_to_date_with_the_chapters():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + NOTEBOOKS_ZH,
+                         ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
 def test_no_myst_syntax_is_left(path):
     for i, text in enumerate(markdown_cells(path)):
         for pattern, what in MYST:
@@ -85,6 +88,43 @@ def test_setup_cell_installs_on_colab_only_with_pip_errors_shown(path):
     assert f'"git+{repo}"' in installs[0]
     for line in installs:  # Colab's ipywidgets 7.7.1 must stay: nothing upgrades or names it
         assert not re.search(r"(^|\s)(-U|--upgrade)(\s|$)|ipywidgets", line), line
+
+
+def test_chinese_notebooks_have_the_same_code_chinese_text_and_the_language_cell():
+    assert [p.name for p in NOTEBOOKS_ZH] == [p.name for p in NOTEBOOKS]
+    for en_path, zh_path in zip(NOTEBOOKS, NOTEBOOKS_ZH):
+        en = json.loads(en_path.read_text(encoding="utf-8"))["cells"]
+        zh = json.loads(zh_path.read_text(encoding="utf-8"))["cells"]
+        code_en = ["".join(c["source"]) for c in en if c["cell_type"] == "code"]
+        code_zh = ["".join(c["source"]) for c in zh if c["cell_type"] == "code"]
+        assert code_zh[0] == code_en[0] and 'use_language("zh_CN")' in code_zh[1]
+        assert code_zh[2:] == code_en[1:], f"{zh_path.name}: code cells differ from the English"
+        text = "\n".join(markdown_cells(zh_path))
+        assert CJK.search(text.split("\n", 1)[0]), f"{zh_path.name}: title not in Chinese"
+        assert len(re.findall(r"^### 练习 \d+", text, re.M)) == len(
+            re.findall(r"^### Exercise \d+", "\n".join(markdown_cells(en_path)), re.M)) >= 3
+        assert "/zh/chapters/" in text and "seeing-attention/chapters/" not in text
+
+
+def test_a_chinese_notebook_runs_and_prints_in_chinese(tmp_path):
+    """Chapter 2's Chinese notebook in a fresh kernel: its printed sentences, figure and explorer
+    come out in Chinese (utils.i18n.use_language), with the same numbers as the English."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    outputs = {}
+    for folder in ("", "zh"):
+        nb = nbformat.read(ROOT / "notebooks" / folder / "02_softmax_xxt.ipynb", as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(ROOT / "chapters")}}).execute()
+        outputs[folder or "en"] = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    streams = {k: "".join(o.get("text", "") for o in v if o.output_type == "stream")
+               for k, v in outputs.items()}
+    assert CJK.search(streams["zh"]) and not CJK.search(re.sub(r"[早上好]", "", streams["en"]))
+    numbers = {k: re.findall(r"-?\d+\.\d+", v) for k, v in streams.items()}
+    assert numbers["zh"] == numbers["en"], "the Chinese run printed other numbers"
+    html = [o["data"]["text/html"] for o in outputs["zh"] if "text/html" in o.get("data", {})]
+    assert any("sa-explorer" in h and CJK.search(re.sub(r"[早上好]", "", h)) for h in html)
 
 
 def test_colabs_versions_satisfy_the_packages_minimums():

@@ -15,3 +15,7 @@ NumPy parts never pays for importing PyTorch.
 """
 
 __version__ = "0.1.0"
+
+from . import i18n as _i18n  # noqa: E402  (light: reads nothing unless a translating build asks)
+
+_i18n.install_from_environment()

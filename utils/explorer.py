@@ -194,8 +194,13 @@ class Explorer:
 
     def panels(self, **values):
         """The panels for these control values (missing ones take their defaults)."""
+        from . import i18n
+
         args = {**self.defaults(), **values}
-        return as_panels(self.compute(**args))
+        panels = as_panels(self.compute(**args))
+        if i18n.current_language() != "en":  # a reader notebook in another language
+            panels = [i18n.translate_panel(p) for p in panels]
+        return panels
 
     def render(self, **values) -> str:
         return render(self.panels(**values))
@@ -208,27 +213,50 @@ class Explorer:
 
     # -- the static explorer -------------------------------------------------------------
     def static_html(self) -> str:
-        """Controls, default state and every precomputed state, switched by a small script."""
-        unique, paint, index, dump = {}, [], [], []
+        """Controls, default state and every precomputed state, switched by a small script.
+
+        In a translating build (``utils.i18n``: ``SA_TRANSLATE`` set) the same states are also
+        rendered with their words translated, and that page is stored for the other edition.
+        """
+        from . import i18n
+
+        other = i18n.dump_folder() and os.environ[i18n.TRANSLATE_ENV]
+        pages = {None: ({}, [], [])} if not other else {None: ({}, [], []), other: ({}, [], [])}
+        dump = []
+        i18n.seen(clear=True)
         for positions, values, panels in self.sweep():
-            fragment = render(panels)
-            if fragment not in unique:
-                unique[fragment] = len(unique)
-                paint.append([cells for p in panels for cells in p.paint()])
-            index.append(unique[fragment])
+            for language, (unique, paint, index) in pages.items():
+                shown = panels if language is None else [i18n.translate_panel(p, language) for p in panels]
+                fragment = render(shown)
+                if fragment not in unique:
+                    unique[fragment] = len(unique)
+                    paint.append([cells for p in shown for cells in p.paint()])
+                index.append(unique[fragment])
             dump.append({"positions": list(positions), "values": _jsonable(values),
                          "panels": [p.data() for p in panels]})
         self._write_dump(dump)
+        page = self._static_page(*pages[None], language=None)
+        if other:
+            translated = self._static_page(*pages[other], language=other)
+            i18n.write_translation(page.encode(), "html", translated.encode(), i18n.seen(clear=True))
+        return page
+
+    def _static_page(self, unique, paint, index, language) -> str:
+        from . import i18n
+
+        def tr(text):
+            return text if language is None else i18n.translate(text, language)
+
         states = list(unique)
         default_key = int(np.ravel_multi_index([c.index for c in self.controls], self.shape))
-        data = {"shape": self.shape, "labels": [c.labels() for c in self.controls],
+        data = {"shape": self.shape, "labels": [[tr(t) for t in c.labels()] for c in self.controls],
                 "index": index, "states": states, "paint": paint, "inks": list(INKS)}
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
         page = (
             f'<div class="sa-explorer" data-explorer="{self.name}">'
             f"<style>{CSS}</style>"
-            + (f'<div class="sa-title">{html.escape(self.title)}</div>' if self.title else "")
-            + f'<div class="sa-controls">{"".join(self._static_control(c) for c in self.controls)}</div>'
+            + (f'<div class="sa-title">{html.escape(tr(self.title))}</div>' if self.title else "")
+            + f'<div class="sa-controls">{"".join(self._static_control(c, tr) for c in self.controls)}</div>'
             f'<div class="sa-view" data-key="{default_key}">{states[index[default_key]]}</div>'
             f'<script type="application/json" class="sa-data">{payload}</script>'
             f"<script>{SWITCH_JS}</script></div>"
@@ -243,18 +271,20 @@ class Explorer:
 
         picture: the default state's rendered HTML, if already rendered.
         """
+        from .i18n import translate
+
         picture = self.render() if picture is None else picture
-        names = ", ".join(html.escape(c.label or c.name) for c in self.controls)
+        names = ", ".join(html.escape(translate(c.label or c.name)) for c in self.controls)
+        note = translate("The explorer at its default setting. Run the notebook to move its controls:")
         return (
             f'<div class="sa-explorer sa-fallback" data-explorer="{self.name}"><style>{CSS}</style>'
-            + (f'<div class="sa-title">{html.escape(self.title)}</div>' if self.title else "")
-            + f'<p class="sa-note">The explorer at its default setting. Run the notebook to move its '
-            f"controls ({names}).</p>"
+            + (f'<div class="sa-title">{html.escape(translate(self.title))}</div>' if self.title else "")
+            + f'<p class="sa-note">{html.escape(note)} {names}.</p>'
             f'<div class="sa-view">{picture}</div></div>'
         )
 
-    def _static_control(self, c) -> str:
-        label = html.escape(c.label or c.name)
+    def _static_control(self, c, tr=str) -> str:
+        label = html.escape(tr(c.label or c.name))
         attrs = f'data-control="{html.escape(c.name)}" aria-label="{label}"'
         if isinstance(c, Toggle):
             checked = " checked" if c.index else ""
@@ -262,13 +292,13 @@ class Explorer:
             return f'<label class="sa-control">{widget}<span>{label}</span></label>'
         if isinstance(c, Dropdown):
             options = "".join(
-                f'<option value="{i}"{" selected" if i == c.index else ""}>{html.escape(t)}</option>'
+                f'<option value="{i}"{" selected" if i == c.index else ""}>{html.escape(tr(t))}</option>'
                 for i, t in enumerate(c.labels()))
             return f'<label class="sa-control"><span>{label}</span><select {attrs}>{options}</select></label>'
         widget = (f'<input type="range" min="0" max="{len(c.values) - 1}" step="1" '
                   f'value="{c.index}" {attrs}>')
         return (f'<label class="sa-control"><span>{label}</span>{widget}'
-                f"<output>{html.escape(c.labels()[c.index])}</output></label>")
+                f"<output>{html.escape(tr(c.labels()[c.index]))}</output></label>")
 
     def _write_dump(self, dump) -> None:
         folder = os.environ.get("SA_EXPLORER_DUMP")
@@ -312,15 +342,17 @@ class Explorer:
 
     @staticmethod
     def _live_control(w, c):
-        label = c.label or c.name
+        from .i18n import translate
+
+        label = translate(c.label or c.name)
         style = {"description_width": "initial"}
         if isinstance(c, Toggle):
             return w.Checkbox(value=bool(c.default), description=label, indent=False)
+        options = list(zip(map(translate, c.labels()), c.values))
         if isinstance(c, Dropdown):
-            return w.Dropdown(options=list(zip(c.labels(), c.values)), value=c.values[c.index],
-                              description=label, style=style)
-        return w.SelectionSlider(options=list(zip(c.labels(), c.values)), value=c.values[c.index],
-                                 description=label, style=style, continuous_update=True)
+            return w.Dropdown(options=options, value=c.values[c.index], description=label, style=style)
+        return w.SelectionSlider(options=options, value=c.values[c.index], description=label,
+                                 style=style, continuous_update=True)
 
     # -- display -------------------------------------------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):

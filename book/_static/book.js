@@ -15,6 +15,9 @@
  *     content", which is not what they show: they take their text as their name;
  *   . the bibliography's entries carry role="doc-biblioentry", deprecated in DPUB-ARIA 1.1,
  *     inside a role="list": they become list items.
+ * - The language switch: every page names the same page in the other edition with
+ *   <link rel="alternate" hreflang=...> (book/_ext/book_i18n.py); it becomes a button in the
+ *   page's header ("中文" on an English page, "English" on a Chinese one).
  */
 (function () {
   "use strict";
@@ -46,24 +49,41 @@
           .observe(button, {childList: true, subtree: true, attributes: true, attributeFilter: ["title", "role"]});
       });
     }
-    document.querySelectorAll('summary[aria-label="Toggle hidden content"]').forEach(function (s) {
+    document.querySelectorAll(".cell details > summary[aria-label]").forEach(function (s) {
       s.removeAttribute("aria-label");
     });
     document.querySelectorAll('.citation-list[role="list"] > [role="doc-biblioentry"]').forEach(function (e) {
       e.setAttribute("role", "listitem");
     });
 
+    var chinese = /^zh/.test(document.documentElement.lang || "");
+    var other = document.querySelector('link[rel="alternate"][data-sa-edition]');
+    var header = document.querySelector(".article-header-buttons");
+    if (other && header) {
+      var a = document.createElement("a");
+      a.className = "btn btn-sm sa-language";
+      a.setAttribute("href", other.getAttribute("href"));
+      a.setAttribute("hreflang", other.getAttribute("hreflang"));
+      a.setAttribute("lang", other.getAttribute("hreflang"));
+      a.textContent = other.getAttribute("title");
+      a.title = chinese ? "阅读本页的英文版" : "Read this page in Chinese";
+      header.insertBefore(a, header.firstChild);
+    }
+
     var menu = document.querySelector(".dropdown-download-buttons .dropdown-menu");
     if (!menu) { return; }
     var root = document.documentElement.dataset.content_root ||
       (window.DOCUMENTATION_OPTIONS && DOCUMENTATION_OPTIONS.URL_ROOT) || "./";
-    var href = root + "seeing-attention.pdf";
+    // One PDF, of the English edition (make pdf); the Chinese pages link it from the site's root.
+    var href = root + (chinese ? "../" : "") + "seeing-attention.pdf";
     function add() {
       var li = document.createElement("li");
-      li.innerHTML = '<a class="btn btn-sm dropdown-item sa-book-pdf" download title="Download the whole book as one PDF">' +
+      li.innerHTML = '<a class="btn btn-sm dropdown-item sa-book-pdf" download>' +
         '<span class="btn__icon-container"><i class="fas fa-book" aria-hidden="true"></i></span>' +
-        '<span class="btn__text-container">Book (PDF)</span></a>';
+        '<span class="btn__text-container"></span></a>';
       li.firstChild.setAttribute("href", href);
+      li.firstChild.title = chinese ? "下载全书 PDF（英文版）" : "Download the whole book as one PDF";
+      li.querySelector(".btn__text-container").textContent = chinese ? "全书 PDF（英文版）" : "Book (PDF)";
       menu.appendChild(li);
     }
     add();

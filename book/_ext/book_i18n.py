@@ -1,0 +1,186 @@
+"""The two editions of the book (English at the site's root, Chinese under ``zh/``), one source.
+
+Sphinx translates the pages' prose from ``book/locales``. This extension does the rest:
+
+- **Outputs in Chinese** (only when ``language`` is not ``en``). The chapters executed once, for
+  the English build, and ``utils.i18n`` then also drew every figure and every static explorer in
+  Chinese into ``_build/i18n-dump/<language>/``, each named by the SHA-256 of its English
+  version. Here every explorer's HTML is swapped for its Chinese page, every figure's copied image
+  is overwritten with its Chinese drawing, and every printed line (streams and text results) is
+  translated by ``utils.i18n.translate``. What was met, and what had no translation, is written
+  to ``_build/i18n/<language>/messages.json`` and ``missing.json`` (the tests read them).
+- **A language switch on every page**: each page links the same page of the other edition
+  (``<link rel="alternate" hreflang=...>``), and ``book.js`` shows it as a button.
+- Exercise titles become messages: sphinx-exercise parses an exercise's title without
+  recording where it came from, so Sphinx's gettext would skip it; a transform that runs before
+  Sphinx's translation gives it its source and its text (maths back in ``$…$``).
+- The theme's search box text in Chinese.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import re
+import shutil
+import sys
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DUMP = ROOT / "_build" / "i18n-dump"
+REPORT = ROOT / "_build" / "i18n"
+EDITIONS = {"en": ("", "English"), "zh_CN": ("zh/", "中文")}  # folder under the site root, name
+HREFLANG = {"en": "en", "zh_CN": "zh-CN"}
+
+
+def _i18n():
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from utils import i18n
+
+    return i18n
+
+
+def _state(env):
+    if not hasattr(env, "sa_i18n"):
+        env.sa_i18n = {"messages": {}, "missing": {}, "images": {}, "unswapped": {}}
+    return env.sa_i18n
+
+
+def _is_output(node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if "cell_output" in parent.get("classes", []):
+            return True
+        parent = parent.parent
+    return "output" in node.get("classes", [])
+
+
+def _translate_outputs(app, doctree, docname):
+    language = app.config.language
+    if language == "en":
+        return
+    i18n = _i18n()
+    table = i18n.catalog(language)
+    state = _state(app.env)
+    met = set()
+    folder = DUMP / language
+
+    def note(messages):
+        met.update(messages)
+
+    for node in list(doctree.findall(nodes.literal_block)):
+        if not _is_output(node):
+            continue
+        text = node.astext()
+        i18n.seen(clear=True)
+        new = i18n.translate(text, language)
+        note(m for m, _ in i18n.seen(clear=True))
+        if new != text:
+            replacement = nodes.literal_block(new, new, **{k: v for k, v in node.attributes.items()
+                                                           if k not in ("ids", "names", "dupnames")})
+            node.replace_self(replacement)
+    for node in list(doctree.findall(nodes.raw)):
+        if node.get("format") != "html" or not _is_output(node):
+            continue
+        text = node.astext()
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        page = folder / f"{digest}.html"
+        if page.exists():
+            new = page.read_text(encoding="utf-8")
+            note(json.loads((folder / f"{digest}.html.json").read_text(encoding="utf-8")))
+        elif 'class="sa-explorer' in text:
+            state["unswapped"].setdefault(docname, []).append(f"explorer {digest[:12]}")
+            continue
+        else:  # other HTML (a table): translate the text between tags
+            i18n.seen(clear=True)
+            new = re.sub(r">([^<>]+)<", lambda m: ">" + i18n.translate(m.group(1), language) + "<", text)
+            note(m for m, _ in i18n.seen(clear=True))
+        node.replace_self(nodes.raw("", new, format="html", classes=node.get("classes", [])))
+    for node in doctree.findall(nodes.image):
+        uri = node.get("uri", "")
+        stem = pathlib.Path(uri).stem
+        if not re.fullmatch(r"[0-9a-f]{64}", stem) or not _is_output(node):
+            continue
+        png = folder / f"{stem}.png"
+        if png.exists():
+            state["images"][stem] = str(png)
+            note(json.loads((folder / f"{stem}.png.json").read_text(encoding="utf-8")))
+        else:
+            state["unswapped"].setdefault(docname, []).append(f"figure {stem[:12]}")
+    state["messages"][docname] = sorted(met)
+    missing = sorted(m for m in met if m not in table)
+    if missing:
+        state["missing"][docname] = missing
+    else:
+        state["missing"].pop(docname, None)
+
+
+def _finish(app, exception):
+    language = app.config.language
+    if exception is not None or language == "en" or app.builder.format != "html":
+        return
+    state = _state(app.env)
+    images = pathlib.Path(app.outdir) / "_images"
+    for stem, source in state["images"].items():  # the copied English image becomes the Chinese one
+        for target in images.glob(f"{stem}*.png"):
+            shutil.copyfile(source, target)
+    out = REPORT / language
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("messages", "missing", "unswapped"):
+        (out / f"{name}.json").write_text(json.dumps(state[name], ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
+
+
+def _alternate(app, pagename, templatename, context, doctree):
+    """<link rel="alternate"> to the same page in every other edition, relative to this page."""
+    language = app.config.language
+    here = EDITIONS.get(language, EDITIONS["en"])[0]
+    up = "../" * pagename.count("/") + "../" * here.count("/")
+    links = []
+    for other, (folder, name) in EDITIONS.items():
+        if other == language:
+            continue
+        href = f"{up}{folder}{pagename}.html"
+        links.append(f'<link rel="alternate" hreflang="{HREFLANG[other]}" href="{href}" '
+                     f'title="{name}" data-sa-edition="{other}">')
+    context["metatags"] = context.get("metatags", "") + "\n".join(links)
+
+
+def _config(app, config):
+    if config.language == "zh_CN":
+        options = dict(config.html_theme_options or {})
+        options["search_bar_text"] = "搜索本书……"
+        config.html_theme_options = options
+
+
+class ExerciseTitles(SphinxTransform):
+    """Make each exercise's title translatable (before sphinx.transforms.i18n.Locale, at 20)."""
+
+    default_priority = 15
+
+    def apply(self, **kwargs):
+        try:
+            from sphinx_exercise.nodes import exercise_subtitle
+        except ImportError:  # pragma: no cover
+            return
+        source = self.document.get("source", "")
+        for node in self.document.findall(exercise_subtitle):
+            if node.source and node.rawsource:
+                continue
+            text = "".join(f"${child.astext()}$" if isinstance(child, nodes.math) else child.astext()
+                           for child in node.children)
+            node.source, node.rawsource = source, text
+            node.line = node.line or (node.parent.line if node.parent is not None else None) or 1
+
+
+def setup(app):
+    app.add_transform(ExerciseTitles)
+    app.connect("config-inited", _config)
+    app.connect("doctree-resolved", _translate_outputs)
+    app.connect("html-page-context", _alternate)
+    app.connect("build-finished", _finish)
+    return {"parallel_read_safe": True, "parallel_write_safe": False}

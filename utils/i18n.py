@@ -1,0 +1,405 @@
+"""The book's outputs in Chinese: printed sentences, figure labels and explorer texts.
+
+The pages' prose is translated by Sphinx from the catalogs under ``book/locales``. What the code
+prints or draws is translated here, from a message table shipped with the package:
+``utils/locales/zh_CN/*.po`` (one catalog per chapter, plus ``utils.po`` for this package's own
+words). A message is an output line or label with its numbers taken out::
+
+    "weights sum to 1.000 over 3 keys"  ->  msgid "weights sum to {0} over {1} keys"
+                                            msgstr "{1} 个键上的权重之和为 {0}"
+
+so one message serves every number a run prints, and the numbers shown in Chinese are the
+numbers the code computed. A line without two Latin letters in a row (a matrix, a number) is
+not a message. A line with no translation stays in English and is recorded as missing (the
+tests fail on any).
+
+Three places use it:
+
+- **The Chinese book.** The chapters execute once, for the English build, with
+  ``SA_TRANSLATE=zh_CN`` and ``SA_I18N_DUMP=<folder>`` set (``make book``). Then every figure a
+  cell shows is drawn twice, in English for the notebook and in Chinese into the folder (named by
+  the English PNG's SHA-256), and every static explorer writes its Chinese page there too. The
+  Chinese build (``book/_ext/book_i18n.py``) swaps them in and translates the printed text.
+- **A Chinese reader notebook** (``notebooks/zh/``) calls ``use_language("zh_CN")`` in its first
+  cell: from then on figures, explorers and printed lines come out in Chinese in the kernel.
+- **The tests and** ``scripts/i18n.py outputs``, which collect the messages a build met.
+
+Taught in no chapter: the Chinese edition's machinery.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import pathlib
+import re
+import sys
+
+LANGUAGES = ("en", "zh_CN")
+TRANSLATE_ENV = "SA_TRANSLATE"  # build: also make the outputs in this language
+DUMP_ENV = "SA_I18N_DUMP"  # build: where the translated figures and explorers go
+LOCALES = pathlib.Path(__file__).resolve().parent / "locales"
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK", "WenQuanYi Zen Hei")
+CJK_FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",)
+
+# A number as outputs print it: -1, 0.45, 1,024, 3e-05, .5 ; not the 2 of "W2" or "d_k2".
+NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-−]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+WORDS = re.compile(r"[A-Za-z]{2}")
+
+_language = "en"
+_catalogs: dict = {}
+_seen: list = []  # (message, translated?) in order, for the build's records
+
+
+# -- catalogs -------------------------------------------------------------------------------
+def read_po(path) -> dict:
+    """{msgid: msgstr} of a .po file's translated, non-fuzzy messages (a small reader, no babel).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    entries, current, fuzzy = {}, None, False
+    key = None
+
+    def close():
+        if current and current.get("msgid") and current.get("msgstr") and not current.get("fuzzy"):
+            entries[current["msgid"]] = current["msgstr"]
+
+    for raw in pathlib.Path(path).read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line.startswith("#~"):
+            continue
+        if line.startswith("#,"):
+            fuzzy = "fuzzy" in line
+            continue
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("msgid "):
+            close()
+            current, key = {"fuzzy": fuzzy}, "msgid"
+            fuzzy = False
+            current[key] = _unquote(line[6:])
+        elif line.startswith("msgstr "):
+            key = "msgstr"
+            current[key] = _unquote(line[7:])
+        elif line.startswith('"') and current is not None and key:
+            current[key] += _unquote(line)
+    close()
+    return entries
+
+
+def _unquote(text: str) -> str:
+    return json.loads(text) if text.startswith('"') else text
+
+
+def catalog(language: str) -> dict:
+    """Every output message of ``language`` (all chapters' catalogs and ``utils.po`` merged).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    if language not in _catalogs:
+        merged = {}
+        for path in sorted((LOCALES / language).glob("*.po")):
+            merged.update(read_po(path))
+        _catalogs[language] = merged
+    return _catalogs[language]
+
+
+# -- messages -------------------------------------------------------------------------------
+def message(text: str):
+    """(msgid, numbers): the text with its numbers replaced by {0}, {1}, ... (braces doubled).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    numbers = []
+
+    def take(match):
+        numbers.append(match.group(0))
+        return "\0" + str(len(numbers) - 1) + "\0"
+
+    marked = NUMBER.sub(take, text).replace("{", "{{").replace("}", "}}")
+    return re.sub("\0(\\d+)\0", r"{\1}", marked), numbers
+
+
+def is_message(text: str) -> bool:
+    """True if a line or label has words to translate (two Latin letters in a row).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    return bool(WORDS.search(text))
+
+
+def translate(text: str, language: str = None, record: bool = True) -> str:
+    """The text in ``language`` (default: the current one), line by line; untranslated lines stay.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    language = language or _language
+    if language == "en" or not isinstance(text, str):
+        return text
+    table = catalog(language)
+    out = []
+    for line in text.split("\n"):
+        if not is_message(line):
+            out.append(line)
+            continue
+        body = line.strip()
+        lead, tail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()):]
+        key, numbers = message(body)
+        found = table.get(key)
+        if record:
+            _seen.append((key, found is not None))
+        out.append(lead + found.format(*numbers) + tail if found is not None else line)
+    return "\n".join(out)
+
+
+def seen(clear: bool = False) -> list:
+    """The messages met so far, as (msgid, translated) pairs; clear=True empties the record.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    items = list(_seen)
+    if clear:
+        _seen.clear()
+    return items
+
+
+# -- figures ---------------------------------------------------------------------------------
+def _cjk_font_rc() -> dict:
+    """rcParams that add a CJK font after the usual ones (glyph fallback, matplotlib >= 3.6)."""
+    from matplotlib import font_manager, rcParams
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for path in CJK_FONT_FILES:
+        if not any(n in names for n in CJK_FONTS) and os.path.exists(path):
+            font_manager.fontManager.addfont(path)
+            names = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [n for n in CJK_FONTS if n in names]
+    if not cjk:
+        return {}
+    return {"font.sans-serif": list(rcParams["font.sans-serif"]) + cjk,
+            "font.monospace": list(rcParams["font.monospace"]) + cjk}
+
+
+def has_cjk_font() -> bool:
+    """True if matplotlib can draw Chinese here (e.g. Debian's fonts-noto-cjk).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    return bool(_cjk_font_rc())
+
+
+@contextlib.contextmanager
+def translated_figure(fig, language: str = None):
+    """Within the block, the figure's titles, labels, legends and texts are in ``language``.
+
+    Tick labels are translated only where they are words with a space ("with positions"); a
+    single word on an axis is data (a token such as "the"), and numbers stay numbers.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    import matplotlib
+    from matplotlib.axis import Tick
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter
+
+    language = language or _language
+    saved_texts, saved_ticks = [], []
+    ticks = {id(t) for tick in fig.findobj(Tick) for t in (tick.label1, tick.label2)}
+    for artist in fig.findobj(Text):
+        text = artist.get_text()
+        if text and is_message(text) and id(artist) not in ticks:
+            saved_texts.append((artist, text))
+            artist.set_text(translate(text, language))
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, FixedFormatter) and any(" " in str(s) for s in formatter.seq):
+                saved_ticks.append((formatter, list(formatter.seq)))
+                formatter.seq = [translate(str(s), language) if " " in str(s) else s
+                                 for s in formatter.seq]
+    try:
+        with matplotlib.rc_context(_cjk_font_rc()):
+            yield fig
+    finally:
+        for artist, text in saved_texts:
+            artist.set_text(text)
+        for formatter, seq in saved_ticks:
+            formatter.seq = seq
+
+
+# -- the build: every figure and static explorer also in the other language -----------------
+def dump_folder():
+    """The folder the build writes translated outputs into, or None (not a translating build).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    language, folder = os.environ.get(TRANSLATE_ENV, ""), os.environ.get(DUMP_ENV, "")
+    if not language or not folder:
+        return None
+    if language not in LANGUAGES or language == "en":
+        raise ValueError(f"{TRANSLATE_ENV} must be one of {LANGUAGES[1:]}, got {language!r}")
+    path = pathlib.Path(folder) / language
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_translation(english: bytes, suffix: str, translated: bytes, messages) -> None:
+    """Store ``translated`` as <sha256 of english>.<suffix>, with the messages it used (.json).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    folder = dump_folder()
+    digest = hashlib.sha256(english).hexdigest()
+    (folder / f"{digest}.{suffix}").write_bytes(translated)
+    (folder / f"{digest}.{suffix}.json").write_text(
+        json.dumps(sorted({m for m, _ in messages}), ensure_ascii=False), encoding="utf-8")
+
+
+def _png_formatter(original, language, dump: bool):
+    def format_png(fig):
+        if dump:
+            english = original(fig)
+            seen(clear=True)
+            with translated_figure(fig, language):
+                other = original(fig)
+            raw = [base64.b64decode(x) if isinstance(x, str) else x
+                   for x in (english[0] if isinstance(english, tuple) else english,
+                             other[0] if isinstance(other, tuple) else other)]
+            write_translation(raw[0], "png", raw[1], seen(clear=True))
+            return english
+        with translated_figure(fig, language):
+            return original(fig)
+
+    format_png.sa_translating = True
+    return format_png
+
+
+def _install_png(shell, language, dump):
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    current = formatter.lookup_by_type(Figure) if Figure in formatter.type_printers else None
+    if current is None or getattr(current, "sa_translating", False):
+        return
+    formatter.for_type(Figure, _png_formatter(current, language, dump))
+
+
+def _install_figures(language, dump):
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    import matplotlib.pyplot as plt
+
+    plt.close(plt.figure())  # loads the inline backend now, which registers its PNG formatter
+
+    def ensure(*_args):
+        _install_png(shell, language, dump)
+
+    ensure()
+    shell.events.register("pre_execute", ensure)  # %matplotlib or %config re-register theirs
+
+
+class _TranslatingStream:
+    """stdout in the notebook's language: whole lines go through ``translate``."""
+
+    def __init__(self, stream):
+        self._stream, self._buffer = stream, ""
+
+    def write(self, text):
+        self._buffer += text
+        if "\n" not in self._buffer:
+            return len(text)
+        done, self._buffer = self._buffer.rsplit("\n", 1)
+        self._stream.write(translate(done + "\n"))
+        return len(text)
+
+    def flush(self):
+        if self._buffer:
+            self._stream.write(translate(self._buffer))
+            self._buffer = ""
+        self._stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def use_language(language: str) -> None:
+    """Make this kernel's outputs speak ``language`` ("en" or "zh_CN"): figures, explorers and
+    printed lines. A Chinese reader notebook calls it in its first cell.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    global _language
+    catalog(language)  # fails early on an unknown language
+    _language = language
+    if language == "en":
+        return
+    if not isinstance(sys.stdout, _TranslatingStream):
+        sys.stdout = _TranslatingStream(sys.stdout)
+    _install_figures(language, dump=False)
+
+
+def current_language() -> str:
+    """The language outputs are made in ("en" unless ``use_language`` changed it).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    return _language
+
+
+def install_from_environment() -> None:
+    """At import: in a translating build (``SA_TRANSLATE`` and ``SA_I18N_DUMP`` set), draw
+    every displayed figure in both languages.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    if dump_folder() is not None:
+        _install_figures(os.environ[TRANSLATE_ENV], dump=True)
+
+
+# -- explorers ------------------------------------------------------------------------------
+def _data_label(text, language):
+    """Tick labels, token rows, bar labels, readout values: words with a space are translated,
+    a single word is data (a token) and stays."""
+    return translate(text, language) if isinstance(text, str) and " " in text.strip() else text
+
+
+def translate_panel(panel, language: str = None):
+    """A copy of an explorer panel (``utils.panels``) with its words in ``language``.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    import dataclasses
+
+    from .panels import Bars, Curve, Heatmap, Readout
+
+    language = language or _language
+    if language == "en":
+        return panel
+    changes = {}
+    for name in ("title", "row_title", "col_title", "xlabel", "ylabel"):
+        value = getattr(panel, name, "")
+        if value:
+            changes[name] = translate(value, language)
+    if isinstance(panel, Curve):
+        changes["ys"] = {translate(k, language): v for k, v in panel.ys.items()}
+        changes["points"] = {translate(k, language): v for k, v in panel.points.items()}
+    if isinstance(panel, Readout):
+        changes["items"] = {translate(str(k), language): _data_label(v, language)
+                            for k, v in panel.items.items()}
+    if isinstance(panel, Heatmap):
+        for name in ("rows", "cols"):
+            if getattr(panel, name) is not None:
+                changes[name] = [_data_label(str(t), language) for t in getattr(panel, name)]
+    if isinstance(panel, Bars) and panel.labels is not None:
+        changes["labels"] = [_data_label(str(t), language) for t in panel.labels]
+    return dataclasses.replace(panel, **changes) if changes else panel
