@@ -155,6 +155,8 @@ def _config(app, config):
         options = dict(config.html_theme_options or {})
         options["search_bar_text"] = "搜索本书……"
         config.html_theme_options = options
+        config.nb_code_prompt_show = "显示隐藏的内容"
+        config.nb_code_prompt_hide = "隐藏内容"
 
 
 class ExerciseTitles(SphinxTransform):
@@ -177,8 +179,49 @@ class ExerciseTitles(SphinxTransform):
             node.line = node.line or (node.parent.line if node.parent is not None else None) or 1
 
 
+class TocCaptions(SphinxTransform):
+    """Translate the part captions of the table of contents. sphinx-external-toc inserts its
+    toctrees (priority 100) after Sphinx has translated the page (20), so their captions, though
+    extracted into the root page's catalog, would stay in English."""
+
+    default_priority = 150
+
+    def apply(self, **kwargs):
+        from sphinx import addnodes
+        from sphinx.builders.gettext import docname_to_domain
+        from sphinx.locale import init as init_locale
+
+        if self.config.language in (None, "en"):
+            return
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        dirs = [str(pathlib.Path(self.env.srcdir) / d) for d in self.config.locale_dirs]
+        catalog, found = init_locale(dirs, self.config.language, domain)
+        if not found:
+            return
+        for node in self.document.findall(addnodes.toctree):
+            if node.get("caption"):
+                node["caption"] = node["rawcaption"] = catalog.gettext(node["caption"])
+
+
+def _extract_exercise_titles(app, doctree, docname):
+    """Sphinx's gettext builder reads the doctree after sphinx-exercise has rebuilt the titles:
+    add the titles, as the reading left them, to the page's catalog."""
+    if app.builder.name != "gettext":
+        return
+    from sphinx.builders.gettext import docname_to_domain
+    from sphinx_exercise.nodes import exercise_subtitle
+
+    catalog = app.builder.catalogs[docname_to_domain(docname, app.config.gettext_compact)]
+    for node in app.env.get_doctree(docname).findall(exercise_subtitle):
+        if node.rawsource:
+            node.uid = ""
+            catalog.add(node.rawsource, node)
+
+
 def setup(app):
     app.add_transform(ExerciseTitles)
+    app.add_transform(TocCaptions)
+    app.connect("doctree-resolved", _extract_exercise_titles)
     app.connect("config-inited", _config)
     app.connect("doctree-resolved", _translate_outputs)
     app.connect("html-page-context", _alternate)
