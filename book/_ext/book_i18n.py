@@ -157,6 +157,8 @@ def _config(app, config):
         config.html_theme_options = options
         config.nb_code_prompt_show = "显示隐藏的内容"
         config.nb_code_prompt_hide = "隐藏内容"
+        config.togglebutton_hint = "点击显示"
+        config.togglebutton_hint_hide = "点击隐藏"
 
 
 class ExerciseTitles(SphinxTransform):
