@@ -181,6 +181,18 @@ def cmd_check(args) -> int:
                 for problem in (output_problems if is_output else problems)(message):
                     print(f"{name}: {problem}\n    en: {message.id[:150]}")
                     bad += 1
+    # The output catalogs are merged into one table at run time (utils.i18n.catalog): a message
+    # in two chapters must have one translation.
+    seen = {}
+    for path in sorted(OUTPUTS.glob("*.po")):
+        for message in read(path):
+            if message.id and message.string and not message.fuzzy:
+                seen.setdefault(message.id, {}).setdefault(message.string, []).append(path.stem)
+    for msgid, strings in sorted(seen.items()):
+        if len(strings) > 1:
+            print(f"output message translated differently: {msgid!r}: "
+                  + "; ".join(f"{s!r} in {', '.join(w)}" for s, w in strings.items()))
+            bad += 1
     print("catalogs complete and consistent" if not bad else f"{bad} problems")
     return 1 if bad else 0
 
