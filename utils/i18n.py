@@ -169,20 +169,16 @@ def seen(clear: bool = False) -> list:
 
 
 # -- figures ---------------------------------------------------------------------------------
-def _cjk_font_rc() -> dict:
-    """rcParams that add a CJK font after the usual ones (glyph fallback, matplotlib >= 3.6)."""
-    from matplotlib import font_manager, rcParams
+def _cjk_fonts() -> list:
+    """Names of the CJK fonts matplotlib can use here (Debian's fonts-noto-cjk, added if needed)."""
+    from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
     for path in CJK_FONT_FILES:
         if not any(n in names for n in CJK_FONTS) and os.path.exists(path):
             font_manager.fontManager.addfont(path)
             names = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = [n for n in CJK_FONTS if n in names]
-    if not cjk:
-        return {}
-    return {"font.sans-serif": list(rcParams["font.sans-serif"]) + cjk,
-            "font.monospace": list(rcParams["font.monospace"]) + cjk}
+    return [n for n in CJK_FONTS if n in names]
 
 
 def has_cjk_font() -> bool:
@@ -190,7 +186,7 @@ def has_cjk_font() -> bool:
 
     Used by every output translation; no chapter teaches it.
     """
-    return bool(_cjk_font_rc())
+    return bool(_cjk_fonts())
 
 
 @contextlib.contextmanager
@@ -202,19 +198,29 @@ def translated_figure(fig, language: str = None):
 
     Used by every output translation; no chapter teaches it.
     """
-    import matplotlib
     from matplotlib.axis import Tick
     from matplotlib.text import Text
     from matplotlib.ticker import FixedFormatter
 
     language = language or _language
+    cjk = _cjk_fonts()
+    if language == "en" or not cjk:  # no font to draw Chinese with (e.g. Colab): keep English
+        yield fig
+        return
     saved_texts, saved_ticks = [], []
+
+    def chinese(artist, text):
+        # A text's font family is fixed when it is made ("sans-serif"): add the CJK font after
+        # it, so that Latin letters keep their font and Chinese characters fall back to it.
+        saved_texts.append((artist, artist.get_text(), artist.get_fontfamily()))
+        artist.set_fontfamily([f for f in artist.get_fontfamily() if f not in cjk] + cjk)
+        artist.set_text(text)
+
     ticks = {id(t) for tick in fig.findobj(Tick) for t in (tick.label1, tick.label2)}
     for artist in fig.findobj(Text):
         text = artist.get_text()
         if text and is_message(text) and id(artist) not in ticks:
-            saved_texts.append((artist, text))
-            artist.set_text(translate(text, language))
+            chinese(artist, translate(text, language))
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             formatter = axis.get_major_formatter()
@@ -222,12 +228,14 @@ def translated_figure(fig, language: str = None):
                 saved_ticks.append((formatter, list(formatter.seq)))
                 formatter.seq = [translate(str(s), language) if " " in str(s) else s
                                  for s in formatter.seq]
+                for label in axis.get_ticklabels():
+                    chinese(label, label.get_text())
     try:
-        with matplotlib.rc_context(_cjk_font_rc()):
-            yield fig
+        yield fig
     finally:
-        for artist, text in saved_texts:
+        for artist, text, family in reversed(saved_texts):
             artist.set_text(text)
+            artist.set_fontfamily(family)
         for formatter, seq in saved_ticks:
             formatter.seq = seq
 
