@@ -211,9 +211,14 @@ def cmd_outputs(_args) -> int:
             continue
         path = OUTPUTS / f"{pathlib.Path(docname).name}.po"
         old = read(path) if path.exists() else None
+        # a message printed with other padding this time (a number of another width) keeps its
+        # translation (utils.i18n.lookup ignores runs of spaces too)
+        by_spacing = {re.sub(r"\s+", " ", m.id): m for m in old if m.id} if old is not None else {}
         catalog = Catalog(locale=LANG, project="Seeing Attention (outputs)", fuzzy=False)
         for msgid in messages:
             previous = old.get(msgid) if old is not None else None
+            if previous is None:
+                previous = by_spacing.get(re.sub(r"\s+", " ", msgid))
             string = previous.string if previous is not None and not previous.fuzzy else ""
             comments = []
             if not string and is_code(msgid):

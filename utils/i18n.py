@@ -110,6 +110,26 @@ def catalog(language: str) -> dict:
 
 
 # -- messages -------------------------------------------------------------------------------
+def lookup(msgid: str, language: str):
+    """The translation of a message, or None. Runs of spaces do not count: printed columns are
+    padded to the width of their numbers, which can change from run to run (a timing).
+
+    Used by every output translation; no chapter teaches it.
+    """
+    table = catalog(language)
+    found = table.get(msgid)
+    if found is None:
+        key = ("collapsed", language)
+        if key not in _catalogs:
+            _catalogs[key] = {_collapse(k): v for k, v in table.items()}
+        found = _catalogs[key].get(_collapse(msgid))
+    return found
+
+
+def _collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
 def message(text: str):
     """(msgid, numbers): the text with its numbers replaced by {0}, {1}, ... (braces doubled).
 
@@ -141,7 +161,6 @@ def translate(text: str, language: str = None, record: bool = True) -> str:
     language = language or _language
     if language == "en" or not isinstance(text, str):
         return text
-    table = catalog(language)
     out = []
     for line in text.split("\n"):
         if not is_message(line):
@@ -150,7 +169,7 @@ def translate(text: str, language: str = None, record: bool = True) -> str:
         body = line.strip()
         lead, tail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()):]
         key, numbers = message(body)
-        found = table.get(key)
+        found = lookup(key, language)
         if record:
             _seen.append((key, found is not None))
         out.append(lead + found.format(*numbers) + tail if found is not None else line)

@@ -64,7 +64,6 @@ def _translate_outputs(app, doctree, docname):
     if language == "en":
         return
     i18n = _i18n()
-    table = i18n.catalog(language)
     state = _state(app.env)
     met = set()
     folder = DUMP / language
@@ -112,7 +111,7 @@ def _translate_outputs(app, doctree, docname):
         else:
             state["unswapped"].setdefault(docname, []).append(f"figure {stem[:12]}")
     state["messages"][docname] = sorted(met)
-    missing = sorted(m for m in met if m not in table)
+    missing = sorted(m for m in met if i18n.lookup(m, language) is None)
     if missing:
         state["missing"][docname] = missing
     else:
