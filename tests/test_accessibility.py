@@ -59,11 +59,11 @@ RUN_AXE = """async tags => {
 
 
 def book_pages(built_html: pathlib.Path) -> list[str]:
-    """Every page of the built book, as paths relative to its root (toc pages, index, search),
-    except index.html, which only redirects to the first page."""
+    """Every page of the built book, both editions (the Chinese one under zh/), as paths relative
+    to its root (toc pages, index, search), except index.html, which only redirects."""
     skip = ("_static", "_sources", "_images", "jupyter_execute", "_sphinx_design_static")
     return sorted(str(p.relative_to(built_html)) for p in built_html.rglob("*.html")
-                  if p.relative_to(built_html).parts[0] not in skip
+                  if not set(p.relative_to(built_html).parts) & set(skip)
                   and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000])
 
 

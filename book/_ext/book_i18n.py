@@ -46,7 +46,7 @@ def _i18n():
 
 def _state(env):
     if not hasattr(env, "sa_i18n"):
-        env.sa_i18n = {"messages": {}, "missing": {}, "images": {}, "unswapped": {}}
+        env.sa_i18n = {"unswapped": {}}
     return env.sa_i18n
 
 
@@ -67,6 +67,8 @@ def _translate_outputs(app, doctree, docname):
     state = _state(app.env)
     met = set()
     folder = DUMP / language
+
+    images = {}  # English image's name -> its Chinese drawing
 
     def note(messages):
         met.update(messages)
@@ -106,32 +108,38 @@ def _translate_outputs(app, doctree, docname):
             continue
         png = folder / f"{stem}.png"
         if png.exists():
-            state["images"][stem] = str(png)
+            images[stem] = str(png)
             note(json.loads((folder / f"{stem}.png.json").read_text(encoding="utf-8")))
         else:
             state["unswapped"].setdefault(docname, []).append(f"figure {stem[:12]}")
-    state["messages"][docname] = sorted(met)
     missing = sorted(m for m in met if i18n.lookup(m, language) is None)
-    if missing:
-        state["missing"][docname] = missing
-    else:
-        state["missing"].pop(docname, None)
+    # One record per page, written now: a later build that rewrites only some pages keeps the
+    # others' records (build-finished gathers them all).
+    record = {"messages": sorted(met), "missing": missing, "images": images,
+              "unswapped": state["unswapped"].pop(docname, [])}
+    path = REPORT / language / "pages" / f"{docname}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
 
 
 def _finish(app, exception):
     language = app.config.language
     if exception is not None or language == "en" or app.builder.format != "html":
         return
-    state = _state(app.env)
-    images = pathlib.Path(app.outdir) / "_images"
-    for stem, source in state["images"].items():  # the copied English image becomes the Chinese one
-        for target in images.glob(f"{stem}*.png"):
-            shutil.copyfile(source, target)
     out = REPORT / language
     out.mkdir(parents=True, exist_ok=True)
+    pages = {}
+    for path in sorted((out / "pages").rglob("*.json")):
+        pages[path.relative_to(out / "pages").with_suffix("").as_posix()] = json.loads(
+            path.read_text(encoding="utf-8"))
+    folder = pathlib.Path(app.outdir) / "_images"
+    for record in pages.values():  # the copied English image becomes the Chinese one
+        for stem, source in record["images"].items():
+            for target in folder.glob(f"{stem}*.png"):
+                shutil.copyfile(source, target)
     for name in ("messages", "missing", "unswapped"):
-        (out / f"{name}.json").write_text(json.dumps(state[name], ensure_ascii=False, indent=1),
-                                          encoding="utf-8")
+        found = {doc: record[name] for doc, record in pages.items() if record[name] or name == "messages"}
+        (out / f"{name}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def _alternate(app, pagename, templatename, context, doctree):
@@ -158,6 +166,16 @@ def _config(app, config):
         config.nb_code_prompt_hide = "隐藏内容"
         config.togglebutton_hint = "点击显示"
         config.togglebutton_hint_hide = "点击隐藏"
+        # Chinese search: Sphinx cuts the text into words with jieba, but not the query; the
+        # glossary's terms (自注意力, 位置编码, 键值缓存, ...) are added to jieba's dictionary so that
+        # each is indexed as a word as well as in its parts.
+        terms = sorted(set(re.findall(r"\(([\u4e00-\u9fff]+)\)",
+                                      (ROOT / "book" / "glossary.md").read_text(encoding="utf-8"))))
+        if terms:
+            path = REPORT / "jieba-terms.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(f"{t} 100000 n\n" for t in terms), encoding="utf-8")
+            config.html_search_options = {**(config.html_search_options or {}), "dict": str(path)}
 
 
 class ExerciseTitles(SphinxTransform):
