@@ -26,6 +26,8 @@ from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# and one Chinese reader notebook: utils.i18n.use_language under Colab's IPython and ipykernel
+CHINESE = [ROOT / "notebooks" / "zh" / "02_softmax_xxt.ipynb"]
 COLAB_PYTHON = ROOT / ".venv-colab" / "bin" / "python"
 COLAB_VERSIONS = {
     "ipywidgets": "7.7.1",
@@ -66,7 +68,8 @@ def colab_kernel(tmp_path_factory):
     return ColabKernelManager
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + CHINESE,
+                         ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
 def test_reader_notebook_runs_with_colabs_versions(colab_kernel, path):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -106,4 +109,8 @@ def test_reader_notebook_runs_with_colabs_versions(colab_kernel, path):
         assert not r["static"], f"{name}: swept every state in a live kernel"
         assert r["output_bytes"] <= 50_000, f"{name}: {r['output_bytes']} bytes of saved output (> 50 KB)"
         assert r["display_ms"] - r["compute_ms"] <= 1000, f"{name}: display {r['display_ms']:.0f} ms"
+    if path in CHINESE:  # what the code printed is in Chinese, and so is the explorer's fallback
+        printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                          for o in c.get("outputs", []) if o.get("name") == "stdout")
+        assert re.search(r"[\u4e00-\u9fff]", re.sub("[早上好]", "", printed)), printed[:300]
     print(f"{path.name}: {seconds:.1f} s with Colab's versions, {len(widgets)} widgets")
