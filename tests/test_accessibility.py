@@ -37,6 +37,10 @@ EXCEPTIONS: list[tuple[str, str, str]] = [
 ]
 
 HIDE_CANVASES = "canvas.sa-paint { display: none !important; }"
+# The theme's colours change with CSS transitions (e.g. the search button's background when the
+# dark mode is applied on load): axe must see the colours a reader sees once they have settled,
+# not a frame in between (a clean run once caught the search button at 3.49:1 mid-transition).
+NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
 
 # Every explorer's table brought up to its state (the idle step of the static script) before
 # axe looks at the cells.
@@ -76,7 +80,7 @@ def open_page(browser, server: str, rel: str, mode: str):
     page = context.new_page()
     page.goto(f"{server}/{rel}", wait_until="load")
     assert page.evaluate("document.documentElement.dataset.theme") == mode, (rel, mode)
-    page.add_style_tag(content=HIDE_CANVASES)
+    page.add_style_tag(content=HIDE_CANVASES + "\n" + NO_TRANSITIONS)
     page.evaluate(SETTLE)
     page.add_script_tag(url=f"{server}/_static/vendor/axe.min.js")
     return context, page
