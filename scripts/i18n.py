@@ -10,6 +10,8 @@ Two kinds of catalog. The text catalogs (``book/locales/...``) are Sphinx's. The
 out (``utils/i18n.py`` explains); ``outputs`` rebuilds them from the messages the last Chinese
 build met (``_build/i18n/zh_CN/messages.json``), keeping every translation that still applies.
 A message made only of code and data (``torch.Size([{0}, {1}])``, ``True``) is kept as it is.
+A message whose comment starts with "alternative" (what a run prints when a timing goes the
+other way) is kept even when the last build did not print it.
 
 The text catalogs (``book/locales/zh_CN/LC_MESSAGES/{book,chapters}/*.po``) hold the prose of
 every page, one message per paragraph, heading, list item or equation, keyed by the English text
@@ -226,6 +228,11 @@ def cmd_outputs(_args) -> int:
             elif previous is not None:
                 comments = list(previous.auto_comments)
             catalog.add(msgid, string, auto_comments=comments)
+        if old is not None:  # what a run prints only when a timing goes the other way
+            for message in old:
+                if (message.id and message.id not in catalog and message.string
+                        and any(c.startswith("alternative") for c in message.auto_comments)):
+                    catalog.add(message.id, message.string, auto_comments=list(message.auto_comments))
         with open(path, "wb") as f:
             write_po(f, catalog, width=100, omit_header=False, sort_output=True)
         done = sum(1 for m in catalog if m.id and m.string)
