@@ -46,7 +46,7 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 # _config.yml and _toc.yml, warnings as errors). The English build executes every chapter (the cache is
 # emptied first) and, with SA_TRANSLATE, also draws each figure and explorer in Chinese; the
 # Chinese build (scripts/build_book.py) reuses that execution from the cache and translates the
-# prose from book/locales. Then the reader notebooks' Chinese versions are checked.
+# prose from book/locales.
 BOOK_ENV := SA_STATIC_EXPLORERS=1 SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers \
             SA_TRANSLATE=zh_CN SA_I18N_DUMP=$(CURDIR)/$(BUILD)/i18n-dump
 book: setup fonts

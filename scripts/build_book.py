@@ -29,10 +29,9 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BASEURL = "https://seeing-attention.github.io/seeing-attention/"
-EDITIONS = {  # language -> (output folder under _build/html, html_title, html_baseurl)
-    "en": ("", "Seeing Attention", BASEURL),
-    "zh_CN": ("zh", "看见注意力 (Seeing Attention)", BASEURL + "zh/"),
+EDITIONS = {  # language -> (output folder under _build/html and under html.baseurl, html_title)
+    "en": ("", "Seeing Attention"),
+    "zh_CN": ("zh", "看见注意力 (Seeing Attention)"),
 }
 
 
@@ -47,9 +46,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     os.chdir(ROOT)
+    import yaml
     from jupyter_book.sphinx import build_sphinx
 
-    folder, title, baseurl = EDITIONS[args.lang]
+    folder, title = EDITIONS[args.lang]
+    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))
+    baseurl = config["html"]["baseurl"].rstrip("/") + "/" + (folder + "/" if folder else "")
     overrides = {"external_toc_path": args.toc, "latex_individualpages": False}
     if args.gettext:
         builder, out = "gettext", pathlib.Path(args.out or "_build/gettext")

@@ -44,12 +44,6 @@ def _i18n():
     return i18n
 
 
-def _state(env):
-    if not hasattr(env, "sa_i18n"):
-        env.sa_i18n = {"unswapped": {}}
-    return env.sa_i18n
-
-
 def _is_output(node) -> bool:
     parent = node.parent
     while parent is not None:
@@ -64,7 +58,7 @@ def _translate_outputs(app, doctree, docname):
     if language == "en":
         return
     i18n = _i18n()
-    state = _state(app.env)
+    unswapped = []
     met = set()
     folder = DUMP / language
 
@@ -94,7 +88,7 @@ def _translate_outputs(app, doctree, docname):
             new = page.read_text(encoding="utf-8")
             note(json.loads((folder / f"{digest}.html.json").read_text(encoding="utf-8")))
         elif 'class="sa-explorer' in text:
-            state["unswapped"].setdefault(docname, []).append(f"explorer {digest[:12]}")
+            unswapped.append(f"explorer {digest[:12]}")
             continue
         else:  # other HTML (a table): translate the text between tags
             i18n.seen(clear=True)
@@ -111,12 +105,12 @@ def _translate_outputs(app, doctree, docname):
             images[stem] = str(png)
             note(json.loads((folder / f"{stem}.png.json").read_text(encoding="utf-8")))
         else:
-            state["unswapped"].setdefault(docname, []).append(f"figure {stem[:12]}")
+            unswapped.append(f"figure {stem[:12]}")
     missing = sorted(m for m in met if i18n.lookup(m, language) is None)
     # One record per page, written now: a later build that rewrites only some pages keeps the
     # others' records (build-finished gathers them all).
     record = {"messages": sorted(met), "missing": missing, "images": images,
-              "unswapped": state["unswapped"].pop(docname, [])}
+              "unswapped": unswapped}
     path = REPORT / language / "pages" / f"{docname}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
