@@ -145,3 +145,103 @@ def test_solutions_with_code_show_their_outputs_folded(chapter_pages):
             assert head.startswith("dropdown"), f"{path.name}: a solution with code is not folded"
             assert 'class="cell_output' in body, f"{path.name}: a solution's code shows no output"
     assert n >= 10, f"only {n} solutions with code on the built pages"
+
+
+# -- no check that only prints ---------------------------------------------------------------
+# A printed True/False is not a check: a cell that prints the verdict of a comparison must also
+# assert it (or hand it to utils.claims.check), so that the build fails when it comes out False.
+VERDICT_CALLS = {"allclose", "isclose", "array_equal", "array_equiv", "equal", "isin"}
+PASS_THROUGH = {"all", "any", "bool", "item"}  # calls that keep a verdict a verdict
+
+
+def _key(node) -> str:
+    return ast.dump(node, annotate_fields=False, include_attributes=False)
+
+
+def _call_name(node) -> str | None:
+    if isinstance(node, ast.Call):
+        f = node.func
+        return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+    return None
+
+
+def _verdicts(expr):
+    """The sub-expressions of a printed expression whose value is the verdict of a comparison."""
+    if isinstance(expr, ast.JoinedStr):
+        for part in expr.values:
+            if isinstance(part, ast.FormattedValue):
+                yield from _verdicts(part.value)
+    elif isinstance(expr, ast.Compare) or _call_name(expr) in VERDICT_CALLS:
+        yield expr
+    elif isinstance(expr, ast.BoolOp):
+        for value in expr.values:
+            yield from _verdicts(value)
+    elif isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+        yield from _verdicts(expr.operand)
+    elif _call_name(expr) in PASS_THROUGH:
+        inner = expr.args[0] if expr.args else expr.func.value if isinstance(expr.func, ast.Attribute) else None
+        if isinstance(inner, (ast.GeneratorExp, ast.ListComp)):
+            inner = inner.elt
+        if inner is not None:
+            yield from _verdicts(inner)
+    elif isinstance(expr, ast.Constant) and isinstance(expr.value, bool):
+        yield expr  # a verdict typed in by hand
+    elif isinstance(expr, ast.Name):
+        yield expr
+
+
+def _parse(code: str):
+    lines = [line[: len(line) - len(line.lstrip())] + "pass  # magic" if line.lstrip().startswith(("%", "!"))
+             else line for line in code.splitlines()]
+    return ast.parse("\n".join(lines))
+
+
+def print_only_checks(code: str) -> list[str]:
+    """The printed comparisons of one code cell that no assert or claims.check in it checks."""
+    tree = _parse(code)
+    verdict_names, checked, checked_names = set(), set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(True for _ in _verdicts(node.value) if not isinstance(_, ast.Name)):
+            verdict_names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        guarded = (node.test if isinstance(node, ast.Assert) else
+                   ast.Tuple(elts=node.args + [k.value for k in node.keywords], ctx=ast.Load())
+                   if _call_name(node) == "check" else None)
+        if guarded is not None:
+            for sub in ast.walk(guarded):
+                checked.add(_key(sub))
+                if isinstance(sub, ast.Name):
+                    checked_names.add(sub.id)
+    unchecked = []
+    for node in ast.walk(tree):
+        if _call_name(node) != "print":
+            continue
+        for arg in node.args:
+            for verdict in _verdicts(arg):
+                if isinstance(verdict, ast.Constant):
+                    unchecked.append(f"{verdict.value} typed into the print")
+                elif isinstance(verdict, ast.Name):
+                    if verdict.id in verdict_names and verdict.id not in checked_names:
+                        unchecked.append(verdict.id)
+                elif _key(verdict) not in checked:
+                    unchecked.append(ast.unparse(verdict))
+    return unchecked
+
+
+def test_the_print_only_rule_catches_a_printed_verdict_and_passes_an_asserted_one():
+    assert print_only_checks('print("symmetric:", np.allclose(S, S.T))') == ["np.allclose(S, S.T)"]
+    assert print_only_checks('print(f"same: {a == b}")') == ["a == b"]
+    assert print_only_checks('same = torch.allclose(x, y)\nprint(same)') == ["same"]
+    assert print_only_checks('print("all:", (a == b).all())') == ["a == b"]
+    assert print_only_checks('print("symmetric:", np.allclose(S, S.T))\nassert np.allclose(S, S.T)') == []
+    assert print_only_checks('same = torch.allclose(x, y)\nprint(same)\nassert same') == []
+    assert print_only_checks('print(ok := a < b)\nclaims.check(a < b, "a below b", a=a)') == []
+    assert print_only_checks('print("zeros:", int((h == 0).sum()))') == []  # a count, not a verdict
+    assert print_only_checks('print("ok:", bool(np.all(a.argmax(1) == b)))') == ["a.argmax(1) == b"]
+    assert print_only_checks('print("equal:", True)') == ["True typed into the print"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_code_cell_prints_a_comparison_without_checking_it(path):
+    found = [f"cell {i}: {v}" for i, c in enumerate(cells(path)) if c["cell_type"] == "code"
+             for v in print_only_checks(source(c))]
+    assert not found, f"{path.name}: printed comparisons nobody checks: {found}"
