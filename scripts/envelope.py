@@ -122,19 +122,24 @@ def summarise(runs: list[dict]) -> tuple[str, bool]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("chapters", nargs="+", help="chapter numbers, or 'all' for every chapter that trains or times")
-    parser.add_argument("--backends", nargs="+", default=["native", "avx2", "default"], choices=sorted(BACKENDS))
+    parser.add_argument("chapters", nargs="+",
+                        help="chapter numbers, or 'all' for every chapter that trains or times")
+    parser.add_argument("--backends", nargs="+", default=["native", "avx2", "default"],
+                        choices=sorted(BACKENDS))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="shifts added to every training seed")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                        help="shifts added to every training seed")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (each run uses --threads cores)")
-    parser.add_argument("--record", action="store_true", help="let a claim that does not hold go on (to see ranges)")
+    parser.add_argument("--record", action="store_true",
+                        help="let a claim that does not hold go on (to see ranges)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     parser.add_argument("--out", type=pathlib.Path, default=ROOT / "_build" / "envelope.json")
     args = parser.parse_args(argv)
     settings = list(itertools.product(chapter_paths(args.chapters), args.backends, args.threads, args.seeds))
     runs = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, p, b, t, s, not args.record, args.timeout) for p, b, t, s in settings]
+        futures = [pool.submit(run_one, p, b, t, s, not args.record, args.timeout)
+                   for p, b, t, s in settings]
         for future in concurrent.futures.as_completed(futures):
             run = future.result()
             runs.append(run)
