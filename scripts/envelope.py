@@ -115,8 +115,8 @@ def summarise(runs: list[dict]) -> tuple[str, bool]:
     for run in runs:
         if run["error"]:
             ok = False
-            lines.append(f"ERROR {run['chapter']} [{run['backend']}, {run['threads']} thread(s), seed +{run['seed']}]:"
-                         f"\n{run['error']}")
+            where = f"{run['backend']}, {run['threads']} thread(s), seed +{run['seed']}"
+            lines.append(f"ERROR {run['chapter']} [{where}]:\n{run['error']}")
     return "\n".join(lines), ok
 
 

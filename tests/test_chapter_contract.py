@@ -179,7 +179,8 @@ def _verdicts(expr):
     elif isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
         yield from _verdicts(expr.operand)
     elif _call_name(expr) in PASS_THROUGH:
-        inner = expr.args[0] if expr.args else expr.func.value if isinstance(expr.func, ast.Attribute) else None
+        method = isinstance(expr.func, ast.Attribute)
+        inner = expr.args[0] if expr.args else expr.func.value if method else None
         if isinstance(inner, (ast.GeneratorExp, ast.ListComp)):
             inner = inner.elt
         if inner is not None:
