@@ -46,8 +46,9 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 # _config.yml and _toc.yml, warnings as errors). The English build executes every chapter (the cache is
 # emptied first) and, with SA_TRANSLATE, also draws each figure and explorer in Chinese; the
 # Chinese build (scripts/build_book.py) reuses that execution from the cache and translates the
-# prose from book/locales.
-BOOK_ENV := SA_STATIC_EXPLORERS=1 SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers \
+# prose from book/locales. SA_CLAIMS=strict: a claim about a run that does not hold fails the
+# build (utils/claims.py); a reader's notebook prints a note instead.
+BOOK_ENV := SA_CLAIMS=strict SA_STATIC_EXPLORERS=1 SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers \
             SA_TRANSLATE=zh_CN SA_I18N_DUMP=$(CURDIR)/$(BUILD)/i18n-dump
 book: setup fonts
 	rm -rf $(BUILD)/html $(BUILD)/explorers $(BUILD)/jupyter_execute $(BUILD)/.jupyter_cache \
@@ -67,6 +68,10 @@ chromium:
 
 # The book build and the reader-notebook runs (JupyterLab, Colab's versions) each keep one core
 # busy, so they run side by side; then the PDF, then every other test, most of them on the built book.
+# The three executions of every chapter are three machines, so that each claim about a trained
+# model or a timing is checked on more than one: the build uses this CPU's own kernels; JupyterLab's
+# kernel has PyTorch, MKL and oneDNN capped to AVX2 and one thread; the Colab-versions kernel has
+# them at their plain (SSE) level and one thread. scripts/envelope.py runs any chapter over more.
 NOTEBOOK_TESTS := tests/test_jupyterlab.py tests/test_colab_versions.py
 test: setup chromium lint test-widgets7 $(VENV)-colab/.installed
 	$(MAKE) --no-print-directory --output-sync=target -j2 book test-notebooks

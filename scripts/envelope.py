@@ -35,26 +35,19 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BACKENDS = {
-    "native": {},
-    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"},
-    "default": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-                "DNNL_MAX_CPU_ISA": "SSE41"},
-}
+sys.path.insert(0, str(ROOT))
+from utils.claims import BACKENDS, machine  # noqa: E402
 # Chapters whose code trains a model or times something: their claims depend on the machine.
 VARYING = ["01", "04", "05", "06", "07", "08", "09", "10", "11", "13", "14", "15"]
 
 
 def environment(backend: str, threads: int, seed: int, log: pathlib.Path, strict: bool) -> dict:
     """The environment of one run: the back-end caps, the thread count, the seed shift, the claims mode."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown back-end {backend!r}: choose from {sorted(BACKENDS)}")
-    env = {k: v for k, v in os.environ.items() if k not in {"ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS",
-                                                            "DNNL_MAX_CPU_ISA"}}
-    env.update(BACKENDS[backend])
-    env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "SA_SEED": str(seed),
-                "SA_CLAIMS": "strict" if strict else "record", "SA_CLAIMS_LOG": str(log),
-                "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)})
+    capped = {name for caps in BACKENDS.values() for name in caps}
+    env = {k: v for k, v in os.environ.items() if k not in capped}
+    env.update(machine(backend, threads, SA_SEED=seed, SA_CLAIMS="strict" if strict else "record",
+                       SA_CLAIMS_LOG=log))
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("SA_STATIC_EXPLORERS", None)  # an explorer computes its default state only: faster, same claims
     return env
 

@@ -24,11 +24,14 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from utils import claims
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # and one Chinese reader notebook: utils.i18n.use_language under Colab's IPython and ipykernel
 CHINESE = [ROOT / "notebooks" / "zh" / "02_softmax_xxt.ipynb"]
 COLAB_PYTHON = ROOT / ".venv-colab" / "bin" / "python"
+COLAB_MACHINE = ("default", 1)  # back-end and threads (utils.claims.machine)
 COLAB_VERSIONS = {
     "ipywidgets": "7.7.1",
     "IPython": "7.34.0",
@@ -55,7 +58,10 @@ def colab_kernel(tmp_path_factory):
         argv=[str(COLAB_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         display_name="Python 3 (Colab versions)",
         language="python",
-        env={"PYTHONPATH": str(ROOT), "SA_EXPLORER_METRICS": str(metrics)},
+        # Another machine as well: PyTorch's plain C++ kernels, MKL and oneDNN capped to SSE, one
+        # thread (the book build runs this CPU's own kernels), with every claim strict.
+        env={"PYTHONPATH": str(ROOT), "SA_EXPLORER_METRICS": str(metrics), "SA_CLAIMS": "strict",
+             **claims.machine(*COLAB_MACHINE)},
     )
 
     class ColabKernelManager(KernelManager):

@@ -21,8 +21,11 @@ import urllib.request
 
 import pytest
 
+from utils import claims
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+LAB_MACHINE = ("avx2", 1)  # back-end and threads (utils.claims.machine): not the build's
 RUN_TIMEOUT_S = 300
 RAW_MYST = ["{doc}`", "{eq}`", "{term}`", "{cite", "```{", ":label:", "{solution", "{exercise"]
 
@@ -49,7 +52,9 @@ def lab(tmp_path_factory):
                 "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": "Python 3 (book)",
                 "language": "python",
-                "env": {"PYTHONPATH": str(ROOT), "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+                # another machine: PyTorch, MKL and oneDNN capped to AVX2, one thread; claims strict
+                "env": {"PYTHONPATH": str(ROOT), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                        "SA_CLAIMS": "strict", **claims.machine(*LAB_MACHINE)},
             }
         )
     )

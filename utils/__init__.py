@@ -9,6 +9,7 @@
 - ``utils.induction``  an attention-only transformer that learns to copy (chapter 14).
 - ``utils.plotting``   matplotlib figures for the static pictures.
 - ``utils.explorer``   sliders that redraw heatmaps, live and in the static HTML book.
+- ``utils.claims``     claims about a training run or a timing: checked by the build, a note for a reader.
 
 Modules are imported on demand (``from utils import attention``) so that importing the
 NumPy parts never pays for importing PyTorch.

@@ -38,6 +38,31 @@ MODE_ENV = "SA_CLAIMS"  # "strict": a claim that does not hold raises; otherwise
 LOG_ENV = "SA_CLAIMS_LOG"  # a file to append one JSON line per check to
 SEED_ENV = "SA_SEED"  # an offset added to every training seed (utils.training.set_seed)
 
+# Other machines, imitated on this one: each numerical library picks its CPU kernels when it
+# starts and can be told to stay below a level. "native" is whatever this CPU offers (AVX-512 and
+# AMX on a recent Xeon, AVX2 on most others).
+BACKENDS = {
+    "native": {},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2"},
+    "default": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+                "DNNL_MAX_CPU_ISA": "SSE41"},
+}
+
+
+def machine(backend: str, threads: int, **more) -> dict:
+    """Environment variables that make a fresh process compute like another machine.
+
+    backend: a key of BACKENDS; threads: how many threads PyTorch, MKL and OpenMP may use.
+    more: further variables (e.g. SA_SEED="1"). Only a process started with them is affected:
+    the libraries read them once, when they load.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown back-end {backend!r}: choose from {sorted(BACKENDS)}")
+    if int(threads) < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    return {**BACKENDS[backend], "OMP_NUM_THREADS": str(int(threads)), "MKL_NUM_THREADS": str(int(threads)),
+            **{k: str(v) for k, v in more.items()}}
+
 NOTE = ("Note: this run differs from the book. Training and timings vary between machines "
         "(CPU kernels, threads, library versions); the rest of the notebook still runs.")
 
