@@ -37,6 +37,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from utils.claims import BACKENDS, machine  # noqa: E402
+
 # Chapters whose code trains a model or times something: their claims depend on the machine.
 VARYING = ["01", "04", "05", "06", "07", "08", "09", "10", "11", "13", "14", "15"]
 

@@ -85,7 +85,8 @@ def test_sa_seed_shifts_the_training_seed(monkeypatch):
 def with_a_claim_made_to_fail(path: pathlib.Path):
     """The reader notebook with one more cell, after its first import of utils, whose claim is false."""
     nb = nbformat.read(path, as_version=4)
-    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "from utils import" in c.source)
+    first = next(i for i, c in enumerate(nb.cells)
+                 if c.cell_type == "code" and "from utils import" in c.source)
     nb.cells.insert(first + 1, nbformat.v4.new_code_cell(MADE_TO_FAIL))
     nb.cells.append(nbformat.v4.new_code_cell('print("the last cell ran")'))
     return nb
@@ -104,7 +105,8 @@ def run(nb, monkeypatch, mode):
 
 def test_a_reader_notebook_with_a_failed_claim_runs_to_its_last_cell_with_a_note(monkeypatch):
     nb = run(with_a_claim_made_to_fail(READER), monkeypatch, None)
-    printed = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in nb.cells if c.cell_type == "code"]
+    printed = ["".join(o.get("text", "") for o in c.get("outputs", []))
+               for c in nb.cells if c.cell_type == "code"]
     note = [text for text in printed if claims.NOTE in text]
     assert len(note) == 1 and "the book: one is larger than two" in note[0] and "one = 1, two = 2" in note[0]
     assert printed[-1].strip() == "the last cell ran"
