@@ -33,10 +33,6 @@ node_modules/.package-lock.json: package.json package-lock.json
 # Everything the pages load is served by the book itself: copy it out of node_modules.
 $(VENDOR)/.copied: node_modules/.package-lock.json
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
-	cp node_modules/requirejs/require.js $(VENDOR)/require.min.js
-	mkdir -p $(VENDOR)/@jupyter-widgets/html-manager
-	cp -r node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/@jupyter-widgets/html-manager/dist
-	rm -f $(VENDOR)/@jupyter-widgets/html-manager/dist/*.map
 	cp -r node_modules/mathjax/es5 $(VENDOR)/mathjax
 	# axe-core: the accessibility checker the browser tests inject (tests/test_accessibility.py)
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/axe.min.js
