@@ -23,7 +23,7 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]  # 2.2 AA: target size (24 x 24 px)
 MODES = ["light", "dark"]
 CONTENT = "article.bd-article"  # the page itself: the theme's <article> inside <main>, without the toolbar
 

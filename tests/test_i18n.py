@@ -23,6 +23,7 @@ import sys
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -171,6 +172,10 @@ def editions(built_html):
 
 
 def test_every_page_has_its_twin_and_links_to_it(built_html):
+    """Each page names both editions at their published addresses, and x-default (the English);
+    the other edition's link also carries the relative address the language button uses."""
+    site = yaml.safe_load((ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))["html"]["baseurl"]
+    site = site.rstrip("/") + "/"
     en, zh = editions(built_html)
     assert en == zh, sorted(set(en) ^ set(zh))
     checked = 0
@@ -180,11 +185,27 @@ def test_every_page_has_its_twin_and_links_to_it(built_html):
         for here, there, lang in ((built_html / rel, built_html / "zh" / rel, "zh-CN"),
                                   (built_html / "zh" / rel, built_html / rel, "en")):
             html = here.read_text(encoding="utf-8")
-            link = re.search(rf'<link rel="alternate" hreflang="{lang}" href="([^"]+)"', html)
-            assert link, f"{here}: no link to the {lang} edition"
-            assert (here.parent / link.group(1)).resolve() == there.resolve(), (here, link.group(1))
+            links = dict(re.findall(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)"', html))
+            assert links == {"en": f"{site}{rel.as_posix()}", "zh-CN": f"{site}zh/{rel.as_posix()}",
+                             "x-default": f"{site}{rel.as_posix()}"}, (here, links)
+            relative = re.search(rf'hreflang="{lang}" href="[^"]+" title="[^"]+" data-sa-edition="[^"]+" '
+                                 r'data-sa-href="([^"]+)"', html)
+            assert relative, f"{here}: no relative link to the {lang} edition"
+            assert (here.parent / relative.group(1)).resolve() == there.resolve(), (here, relative.group(1))
             checked += 1
     assert checked >= 2 * 19
+
+
+def test_every_page_has_a_description_in_its_own_language(built_html):
+    en, _ = editions(built_html)
+    for rel in en:
+        if rel.parts[0] != "chapters":
+            continue
+        for here, chinese in ((built_html / rel, False), (built_html / "zh" / rel, True)):
+            html = here.read_text(encoding="utf-8")
+            found = re.search(r'<meta name="description" content="([^"]{40,})">', html)
+            assert found, f"{here}: no meta description"
+            assert bool(CJK.search(found.group(1))) == chinese, (here, found.group(1))
 
 
 def test_chinese_pages_are_in_chinese(built_html):

@@ -9,8 +9,10 @@ Sphinx translates the pages' prose from ``book/locales``. This extension does th
   is overwritten with its Chinese drawing, and every printed line (streams and text results) is
   translated by ``utils.i18n.translate``. What was met, and what had no translation, is written
   to ``_build/i18n/<language>/messages.json`` and ``missing.json`` (the tests read them).
-- **A language switch on every page**: each page links the same page of the other edition
-  (``<link rel="alternate" hreflang=...>``), and ``book.js`` shows it as a button.
+- **A language switch on every page**: each page links the same page in every edition at its
+  published address (``<link rel="alternate" hreflang=...>``, with ``x-default``), and ``book.js``
+  shows the other edition's as a button (with the relative address it also carries).
+- **A meta description** on every page: its opening paragraph, in the page's language.
 - Exercise titles become messages: sphinx-exercise parses an exercise's title without
   recording where it came from, so Sphinx's gettext would skip it; a transform that runs before
   Sphinx's translation gives it its source and its text (maths back in ``$…$``).
@@ -136,19 +138,56 @@ def _finish(app, exception):
         (out / f"{name}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def _site_root(app) -> str:
+    """The published address of the site's root (html_baseurl less this edition's folder)."""
+    base = (app.config.html_baseurl or "").rstrip("/") + "/"
+    folder = EDITIONS.get(app.config.language, EDITIONS["en"])[0]
+    return base[: -len(folder)] if folder and base.endswith(folder) else base
+
+
 def _alternate(app, pagename, templatename, context, doctree):
-    """<link rel="alternate"> to the same page in every other edition, relative to this page."""
+    """<link rel="alternate" hreflang> to this page in every edition, at its published address,
+    and x-default (the English page), as search engines want them. The other edition's link also
+    carries its address relative to this page (data-sa-href): book.js makes it the language
+    button, which must work offline and on any host."""
     language = app.config.language
     here = EDITIONS.get(language, EDITIONS["en"])[0]
     up = "../" * pagename.count("/") + "../" * here.count("/")
+    root = _site_root(app)
     links = []
-    for other, (folder, name) in EDITIONS.items():
-        if other == language:
-            continue
-        href = f"{up}{folder}{pagename}.html"
-        links.append(f'<link rel="alternate" hreflang="{HREFLANG[other]}" href="{href}" '
-                     f'title="{name}" data-sa-edition="{other}">')
+    for edition, (folder, name) in EDITIONS.items():
+        absolute = f"{root}{folder}{pagename}.html"
+        extra = "" if edition == language else (f' title="{name}" data-sa-edition="{edition}" '
+                                                f'data-sa-href="{up}{folder}{pagename}.html"')
+        links.append(f'<link rel="alternate" hreflang="{HREFLANG[edition]}" href="{absolute}"{extra}>')
+    links.append(f'<link rel="alternate" hreflang="x-default" href="{root}{pagename}.html">')
     context["metatags"] = context.get("metatags", "") + "\n".join(links)
+
+
+DESCRIPTION_LENGTH = 160  # characters, about what a search result shows
+
+
+def _description(app, pagename, templatename, context, doctree):
+    """<meta name="description">: the page's opening paragraph, in the page's language, cut at a
+    word (or, in Chinese, a character) before DESCRIPTION_LENGTH."""
+    if doctree is None:
+        return
+    for paragraph in doctree.findall(nodes.paragraph):
+        if _is_output(paragraph) or paragraph.next_node(nodes.literal_block) is not None:
+            continue
+        text = re.sub(r"\s+", " ", paragraph.astext()).strip()
+        if len(text) >= 40:
+            break
+    else:
+        return
+    if len(text) > DESCRIPTION_LENGTH:
+        cut = text[: DESCRIPTION_LENGTH - 1]
+        cut = cut.rsplit(" ", 1)[0] if " " in cut[DESCRIPTION_LENGTH // 2:] else cut
+        text = cut.rstrip(",;:，；：") + "…"
+    from html import escape
+
+    meta = f'<meta name="description" content="{escape(text)}">'
+    context["metatags"] = context.get("metatags", "") + "\n" + meta
 
 
 def _config(app, config):
@@ -238,5 +277,6 @@ def setup(app):
     app.connect("config-inited", _config)
     app.connect("doctree-resolved", _translate_outputs)
     app.connect("html-page-context", _alternate)
+    app.connect("html-page-context", _description)
     app.connect("build-finished", _finish)
     return {"parallel_read_safe": True, "parallel_write_safe": False}

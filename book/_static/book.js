@@ -62,7 +62,7 @@
     if (other && header) {
       var a = document.createElement("a");
       a.className = "btn btn-sm sa-language";
-      a.setAttribute("href", other.getAttribute("href"));
+      a.setAttribute("href", other.getAttribute("data-sa-href"));
       a.setAttribute("hreflang", other.getAttribute("hreflang"));
       a.setAttribute("lang", other.getAttribute("hreflang"));
       a.textContent = other.getAttribute("title");
