@@ -168,17 +168,25 @@ DESCRIPTION_LENGTH = 160  # characters, about what a search result shows
 
 
 def _description(app, pagename, templatename, context, doctree):
-    """<meta name="description">: the page's opening paragraph, in the page's language, cut at a
-    word (or, in Chinese, a character) before DESCRIPTION_LENGTH."""
+    """<meta name="description">: the page's first paragraph of plain prose (no maths, no code), in
+    the page's language, cut at a word (or, in Chinese, a character) before DESCRIPTION_LENGTH."""
     if doctree is None:
         return
-    for paragraph in doctree.findall(nodes.paragraph):
-        if _is_output(paragraph) or paragraph.next_node(nodes.literal_block) is not None:
-            continue
-        text = re.sub(r"\s+", " ", paragraph.astext()).strip()
-        if len(text) >= 40:
-            break
-    else:
+
+    def plain_sentences(paragraph) -> str:
+        """The paragraph's sentences that hold no maths (a description cannot typeset it)."""
+        if _is_output(paragraph) or isinstance(paragraph.parent, (nodes.list_item, nodes.admonition)):
+            return ""
+        parts = ["\0" if isinstance(n, nodes.math) else n.astext()
+                 for n in paragraph.findall(lambda n: isinstance(n, (nodes.Text, nodes.math)))
+                 if not isinstance(n.parent, nodes.math)]
+        text = re.sub(r"\s+", " ", "".join(parts)).strip()
+        sentences = re.findall(r"[^.。!?！？]+(?:[.。!?！？]+|$)", text)
+        return "".join(s for s in sentences if "\0" not in s).strip()
+
+    texts = (plain_sentences(p) for p in doctree.findall(nodes.paragraph))
+    text = next((t for t in texts if len(t) >= 40), None)
+    if text is None:
         return
     if len(text) > DESCRIPTION_LENGTH:
         cut = text[: DESCRIPTION_LENGTH - 1]
