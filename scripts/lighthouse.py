@@ -41,7 +41,8 @@ CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 90, "accessibility": 100, "best-practices": 100, "seo": 100,
            "lcp_ms": 2500, "tbt_ms": 200, "cls": 0.1}
-COMPRESSED = {".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".xml", ".map", ".woff", ".ttf", ".otf"}
+COMPRESSED = {".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".xml", ".map", ".woff", ".ttf",
+              ".otf"}
 
 
 class GzipHandler(http.server.SimpleHTTPRequestHandler):
@@ -73,7 +74,8 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(folder: pathlib.Path):
     """Serve `folder` with gzip on 127.0.0.1 at a free port; yields the base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(GzipHandler, directory=str(folder)))
+    handler = functools.partial(GzipHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -152,7 +154,8 @@ def main(argv=None) -> int:
     parser.add_argument("pages", nargs="*", help="pages relative to _build/html (default: every page)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a page misses a target")
     parser.add_argument("--json", type=pathlib.Path, help="write the results here")
-    parser.add_argument("--built", type=pathlib.Path, default=BUILT, help="the built site (default _build/html)")
+    parser.add_argument("--built", type=pathlib.Path, default=BUILT,
+                        help="the built site (default _build/html)")
     args = parser.parse_args(argv)
     if not (args.built / "index.html").exists():
         raise SystemExit(f"no book built in {args.built}: run make book")
