@@ -113,8 +113,10 @@ serve:
 	@test -f $(BUILD)/html/index.html || (echo "no book built yet: run make book" && exit 1)
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILD)/html
 
+# Then Lighthouse on every page of both editions, served with gzip from 127.0.0.1 (a table).
 bench: setup chromium
 	$(PY) bench/run.py
+	$(PY) scripts/lighthouse.py --json $(BUILD)/lighthouse.json
 
 clean:
 	rm -rf $(BUILD) $(VENDOR)
