@@ -64,9 +64,12 @@ def test_the_installed_wheel_holds_and_inlines_the_static_files(tmp_path):
     assert out.strip().startswith(str(venv)), out
 
 
+MACHINERY = ("Used by every explorer", "Used by every output translation", "Used by every claim about a run")
+
+
 def test_every_public_function_and_class_in_utils_names_its_chapter():
     """As d2l's library does: each public definition says where the book teaches it (or that it
-    is the explorers' or the Chinese edition's machinery, which no chapter teaches)."""
+    is the explorers', the Chinese edition's or the claims' machinery, which no chapter teaches)."""
     import ast
     import re
 
@@ -78,6 +81,6 @@ def test_every_public_function_and_class_in_utils_names_its_chapter():
                 taught = re.search(r"Taught in chapter (\d+) \((\d\d)_\w+\)\.", doc)
                 if taught:
                     assert int(taught.group(1)) == int(taught.group(2)), (path.name, node.name)
-                elif "Used by every explorer" not in doc and "Used by every output translation" not in doc:
+                elif not any(used in doc for used in MACHINERY):
                     missing.append(f"{path.name}:{node.name}")
     assert not missing, f"public definitions that name no chapter: {missing}"

@@ -55,6 +55,8 @@ def machine(backend: str, threads: int, **more) -> dict:
     backend: a key of BACKENDS; threads: how many threads PyTorch, MKL and OpenMP may use.
     more: further variables (e.g. SA_SEED="1"). Only a process started with them is affected:
     the libraries read them once, when they load.
+
+    Used by every claim about a run (scripts/envelope.py, the notebook tests); no chapter teaches it.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown back-end {backend!r}: choose from {sorted(BACKENDS)}")
@@ -68,11 +70,17 @@ NOTE = ("Note: this run differs from the book. Training and timings vary between
 
 
 class ClaimNotMet(AssertionError):
-    """A claim about a training run or a timing did not hold (raised only when SA_CLAIMS=strict)."""
+    """A claim about a training run or a timing did not hold (raised only when SA_CLAIMS=strict).
+
+    Used by every claim about a run; no chapter teaches it.
+    """
 
 
 def strict() -> bool:
-    """True where a claim that does not hold must stop the run (the book build and the tests)."""
+    """True where a claim that does not hold must stop the run (the book build and the tests).
+
+    Used by every claim about a run; no chapter teaches it.
+    """
     return os.environ.get(MODE_ENV, "").strip().lower() == "strict"
 
 
@@ -106,6 +114,8 @@ def check(holds, claim: str, **measured) -> bool:
     measured: the values the verdict was computed from, by name (they appear in the note and
     in the log). Returns `holds` as a bool. Raises ClaimNotMet if it is false and SA_CLAIMS=strict;
     otherwise prints a note and returns False.
+
+    Used by every claim about a run; no chapter teaches it.
     """
     if not isinstance(claim, str) or not claim.strip():
         raise ValueError(f"a claim needs a description in words, got {claim!r}")
