@@ -82,6 +82,12 @@ def dists(tmp_path_factory):
     return sdist, wheel
 
 
+def test_the_package_data_is_what_the_test_expects():
+    assert sorted(f"utils/static/{p.name}" for p in (ROOT / "utils" / "static").iterdir()
+                  if p.suffix in (".js", ".css")) == STATIC
+    assert len(CATALOGS) >= 16 and "utils/locales/zh_CN/utils.po" in CATALOGS
+
+
 def test_the_version_is_the_changelogs(dists):
     sdist, wheel = dists
     version = PROJECT["version"]
