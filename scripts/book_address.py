@@ -11,9 +11,9 @@ them holds a copy: the chapters' set-up cells (``%pip install "git+<repository>"
 README's links, ``CITATION.cff`` (``repository-code``, ``url``) and ``pyproject.toml``'s
 ``project.urls``. ``--check`` (run by ``tests/test_repo_files.py``) reports:
 
-- any URL in the repository's text files that names the book (its owner, its name, or a
-  ``github.io`` site) and is neither under the repository nor under the site, nor a Colab or
-  Binder link to the repository; a link to one of the book's pages (``chapters/NN_*.html``,
+- any URL in the repository's text files that names the book (its owner or its name, as a
+  path segment or a host label) and is neither under the repository nor under the site, nor a
+  Colab or Binder link to the repository; a link to one of the book's pages (``chapters/NN_*.html``,
   ``book/*.html``) that is not under the site; any ``git+`` install from somewhere else;
 - a copy that is missing where it must be (the README, CITATION.cff, pyproject.toml, every
   chapter's set-up cell, every reader notebook's link to its page);
@@ -78,9 +78,10 @@ def check(root: pathlib.Path = ROOT) -> list[str]:
     repo, site = addresses(root)
     slug = repo.split("github.com/", 1)[-1]
     owner, name = (slug.split("/") + [""])[:2]
-    # what names the book in a URL: the owner and the name as path segments or host labels
+    # what names the book in a URL: its owner or its name as a whole path segment or host label
+    # (other sites on github.io, such as blogs a chapter cites, are not the book)
     names_book = re.compile(r"(?i)(^|[/.])(" + "|".join(re.escape(x) for x in {owner, name} if x)
-                            + r")([/.]|$)|\.github\.io(/|$)")
+                            + r")([/.]|$)")
     allowed = (repo + "/", site, f"https://colab.research.google.com/github/{slug}/",
                f"https://mybinder.org/v2/gh/{slug}/")
     problems = []

@@ -170,6 +170,15 @@ def test_a_copy_of_the_address_changed_by_hand_is_caught(tmp_path):
         assert problems, f"a hand edit of {rel} ({old!r} -> {new!r}) was not caught"
         assert all(p.startswith(rel) for p in problems), (rel, problems)
     assert module.check(copy) == []
+    # ... and what is not a copy of the address is not reported: another site on github.io, a
+    # repository of someone else's, a page that is not the book's
+    readme = copy / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    readme.write_text(text + "\n<https://jalammar.github.io/illustrated-transformer/>, "
+                      "<https://github.com/pytorch/pytorch/pull/131863>, <https://example.org/book/intro.htm>\n",
+                      encoding="utf-8")
+    assert module.check(copy) == []
+    readme.write_text(text, encoding="utf-8")
 
     # A fork: only _config.yml changes. Every copy is reported, then rewritten.
     config = copy / "book" / "_config.yml"
