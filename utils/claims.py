@@ -108,12 +108,12 @@ def _shown(value) -> str:
     return str(value)
 
 
-def check(holds, claim: str, **measured) -> bool:
+def check(holds, claim: str, **measured) -> None:
     """Check one claim about a run: `holds` is the verdict, `claim` what the text says, in words.
 
     measured: the values the verdict was computed from, by name (they appear in the note and
-    in the log). Returns `holds` as a bool. Raises ClaimNotMet if it is false and SA_CLAIMS=strict;
-    otherwise prints a note and returns False.
+    in the log). Returns nothing (a cell that ends with a check shows no stray True). Raises
+    ClaimNotMet if the claim is false and SA_CLAIMS=strict; otherwise prints a note.
 
     Used by every claim about a run; no chapter teaches it.
     """
@@ -131,8 +131,7 @@ def check(holds, claim: str, **measured) -> bool:
         with open(log, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     if verdict:
-        return True
+        return
     if strict():
         raise ClaimNotMet(f"the book claims {claim}, but this run gave {got}")
     print(f"{NOTE}\n  the book: {claim}\n  this run: {got}")
-    return False
