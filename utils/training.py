@@ -39,8 +39,9 @@ def shifted_seed(seed):
     training batches, say) rather than the global ones: passing its seed through here lets
     scripts/envelope.py shift it together with set_seed's.
 
-    utils.induction.train seeds its stream of training batches through it. Taught in chapter 14
-    (14_induction_heads).
+    utils.induction.train seeds its stream of training batches through it.
+
+    Taught in chapter 14 (14_induction_heads).
     """
     return int(seed) + int(os.environ.get("SA_SEED", "0") or 0)
 
