@@ -267,6 +267,87 @@ def test_ablate_rejects_heads_that_do_not_exist(heads):
     assert all(not b.attention.w_o._forward_pre_hooks for b in model.blocks)
 
 
+def by_hand_with_layer_two_inputs(model, tokens, heads, parts):
+    """The 2-layer model's logits and weights with the heads' outputs removed from layer 2's `parts`."""
+    n = tokens.shape[1]
+    mask = torch.ones(n, n, dtype=torch.bool).tril()
+    block1, block2 = model.blocks
+    X0 = model.positions(model.embedding(tokens))
+    h0 = block1.norm(X0)
+    attention = block1.attention
+    V = h0 @ attention.w_v.weight.T + attention.w_v.bias  # (B, n, d_model), all heads' values
+    Q = h0 @ attention.w_q.weight.T + attention.w_q.bias
+    K = h0 @ attention.w_k.weight.T + attention.w_k.bias
+    contribution = torch.zeros_like(X0)
+    X1 = X0 + block1.attention(h0, h0, h0, mask)[0]
+    for _, head in heads:
+        cols = slice(head * attention.d_head, (head + 1) * attention.d_head)
+        scores = Q[..., cols] @ K[..., cols].transpose(1, 2) / attention.d_head ** 0.5
+        w = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
+        contribution = contribution + (w @ V[..., cols]) @ attention.w_o.weight[:, cols].T
+    h1, cleaned = block2.norm(X1), block2.norm(X1 - contribution)
+    inputs = {part: (cleaned if part in parts else h1) for part in ("query", "key", "value")}
+    attended, w2 = block2.attention(inputs["query"], inputs["key"], inputs["value"], mask)
+    X2 = X1 + attended
+    return model.unembed(model.norm(X2)), w2
+
+
+@pytest.mark.parametrize("parts", [("key",), ("query",), ("value",), ("query", "key", "value")])
+def test_ablate_path_removes_the_heads_from_the_chosen_inputs_of_the_reader_only(parts):
+    model = small_model()
+    tokens, _ = I.repeated_sequences(3, seq_len=12, vocab_size=16, min_prefix=3, max_prefix=6, seed=6)
+    with torch.no_grad():
+        logits, weights = model(tokens)
+        with I.ablate_path(model, [(0, 1)], reader=1, parts=parts):
+            got, got_weights = model(tokens)
+        expected, expected_w2 = by_hand_with_layer_two_inputs(model, tokens, [(0, 1)], parts)
+        after, _ = model(tokens)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(got_weights[1], expected_w2)
+    assert torch.equal(got_weights[0], weights[0])  # layer 1 is untouched
+    assert not torch.allclose(got, logits)
+    if parts == ("value",):  # values do not change where the reader looks
+        torch.testing.assert_close(got_weights[1], weights[1])
+    else:
+        assert not torch.allclose(got_weights[1], weights[1])
+    assert torch.equal(after, logits)  # hooks removed
+    blocks = model.blocks
+    assert all(not b._forward_pre_hooks and not b.attention._forward_pre_hooks
+               and not b.attention.w_o._forward_pre_hooks for b in blocks)
+
+
+def test_ablate_path_of_every_input_moves_the_readers_weights_as_ablate_does_but_keeps_the_direct_path():
+    model = small_model()
+    tokens, _ = I.repeated_sequences(3, seq_len=12, vocab_size=16, min_prefix=3, max_prefix=6, seed=7)
+    with torch.no_grad():
+        with I.ablate(model, [(0, 0)]):
+            full, w_full = model(tokens)
+        with I.ablate_path(model, [(0, 0)], reader=1, parts=("query", "key", "value")):
+            path, w_path = model(tokens)
+        with I.ablate_path(model, [], reader=1):
+            nothing, _ = model(tokens)
+        logits, _ = model(tokens)
+    torch.testing.assert_close(w_path[1], w_full[1])  # layer 2 sees the same inputs
+    assert not torch.allclose(path, full)  # but the head still reaches the output directly
+    torch.testing.assert_close(nothing, logits)
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"heads": [(1, 0)], "reader": 1}, "layer < reader"),
+    ({"heads": [(0, 2)], "reader": 1}, "head <"),
+    ({"heads": [(0, 0)], "reader": 0}, "reader"),
+    ({"heads": [(0, 0)], "reader": 2}, "reader"),
+    ({"heads": [(0, 0)], "reader": 1, "parts": ("keys",)}, "parts"),
+    ({"heads": [(0, 0)], "reader": 1, "parts": ()}, "parts"),
+])
+def test_ablate_path_rejects_bad_arguments(kw, words):
+    model = small_model()
+    with pytest.raises(ValueError, match=words):
+        with I.ablate_path(model, **kw):
+            pass
+    assert all(not b._forward_pre_hooks and not b.attention._forward_pre_hooks for b in model.blocks)
+
+
 # ----------------------------------------------------------------------------- training
 
 
@@ -293,6 +374,15 @@ def test_a_different_seed_gives_a_different_run():
     a = I.train(small_model().float(), steps=3, batch_size=8, seed=0, min_prefix=3, max_prefix=6)
     b = I.train(small_model().float(), steps=3, batch_size=8, seed=1, min_prefix=3, max_prefix=6)
     assert not np.array_equal(a.loss, b.loss)
+
+
+def test_sa_seed_shifts_the_stream_of_training_batches(monkeypatch):
+    monkeypatch.setenv("SA_SEED", "2")
+    shifted = I.train(small_model().float(), steps=3, batch_size=8, seed=0, min_prefix=3, max_prefix=6)
+    monkeypatch.setenv("SA_SEED", "0")
+    plain = I.train(small_model().float(), steps=3, batch_size=8, seed=2, min_prefix=3, max_prefix=6)
+    other = I.train(small_model().float(), steps=3, batch_size=8, seed=0, min_prefix=3, max_prefix=6)
+    assert np.array_equal(shifted.loss, plain.loss) and not np.array_equal(shifted.loss, other.loss)
 
 
 def copy_task_run(n_layers):

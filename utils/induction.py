@@ -2,8 +2,8 @@
 
 Reading order: the data (random runs of tokens, repeated) → the model (attention-only blocks,
 pre-LayerNorm, no MLPs) → the loss on the two parts of a sequence → the two head scores
-(previous-token and induction) → ablation (switch a head off) → the training loop with
-checkpoints.
+(previous-token and induction) → ablation (switch a head off, or remove its output from one
+later layer's keys only) → the training loop with checkpoints.
 
 Conventions as in ``utils.layers``: batch first; masks are boolean with True = may attend;
 every module that attends returns its weights, here one (B, n_heads, n, n) tensor per layer.
@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.layers import LearnedPositionalEncoding, MultiHeadAttention, causal_mask
+from utils.training import shifted_seed
 
 __all__ = [
     "repeated_sequences",
@@ -39,6 +40,7 @@ __all__ = [
     "induction_score",
     "head_scores",
     "ablate",
+    "ablate_path",
     "TrainingRun",
     "train",
     "phase_change_step",
@@ -324,6 +326,73 @@ def ablate(model, heads):
             handle.remove()
 
 
+PARTS = ("query", "key", "value")
+
+
+@contextlib.contextmanager
+def ablate_path(model, heads, reader, parts=("key",)):
+    """Remove heads' outputs from what one later layer reads as keys (or queries, values) only.
+
+    Taught in chapter 14. heads: iterable of (layer, head), 0-based, each in a layer before
+    `reader`; parts: a subset of ("query", "key", "value"). Inside the `with` block, layer
+    `reader` computes its chosen inputs from LN(X - c) instead of LN(X), where X is the stream
+    entering it and c the chosen heads' outputs (through their columns of W_o, without W_o's
+    bias); its other inputs, every other layer and the residual stream itself are untouched.
+    With parts=("key",) this isolates K-composition: the heads still write to the stream, the
+    reader's queries and values and the direct path to the output still see it, and only the
+    reader's keys are computed as if the heads had written nothing. (Layers between a head and
+    the reader still read the head's output: only the reader's inputs change.)
+    The hooks are removed on exit.
+
+    Taught in chapter 14 (14_induction_heads).
+    """
+    heads = [tuple(h) for h in heads]
+    parts = tuple(parts)
+    n_layers, n_heads = len(model.blocks), model.n_heads
+    if not 0 < reader < n_layers:
+        raise ValueError(f"reader must be a layer after the first, 1..{n_layers - 1}, got {reader}")
+    for pair in heads:
+        if len(pair) != 2 or not (0 <= pair[0] < reader and 0 <= pair[1] < n_heads):
+            raise ValueError(f"heads must be (layer, head) pairs with 0 <= layer < reader = {reader} and "
+                             f"0 <= head < {n_heads}, got {pair}")
+    if not parts or any(p not in PARTS for p in parts):
+        raise ValueError(f"parts must be a non-empty subset of {PARTS}, got {parts}")
+    written = {}  # writer layer -> (B, n, d_model): the chosen heads' outputs in this forward pass
+    entering = {}  # the stream X entering the reader block
+    handles = []
+    try:
+        for layer in sorted({layer for layer, _ in heads}):
+            attention = model.blocks[layer].attention
+            keep = torch.zeros(attention.d_model)  # (d_model,): 1 on the chosen heads' columns
+            for _, head in (p for p in heads if p[0] == layer):
+                keep[head * attention.d_head : (head + 1) * attention.d_head] = 1.0
+
+            def record(module, args, layer=layer, keep=keep):
+                concat = args[0] * keep.to(args[0].dtype)  # (B, n, d_model): only the chosen heads
+                written[layer] = concat @ module.weight.T  # (B, n, d_model), no bias
+
+            handles.append(attention.w_o.register_forward_pre_hook(record))
+        block = model.blocks[reader]
+
+        def grab_stream(module, args):
+            entering["X"] = args[0]  # (B, n, d_model)
+
+        def swap_inputs(module, args):
+            query, key, value, *rest = args
+            cleaned = block.norm(entering["X"] - sum(written.values()))  # (B, n, d_model)
+            chosen = {"query": query, "key": key, "value": value}
+            for part in parts:
+                chosen[part] = cleaned
+            return (chosen["query"], chosen["key"], chosen["value"], *rest)
+
+        handles.append(block.register_forward_pre_hook(grab_stream))
+        handles.append(block.attention.register_forward_pre_hook(swap_inputs))
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 # ----------------------------------------------------------------------------- training
 
 
@@ -350,9 +419,10 @@ def train(model, steps=800, batch_size=64, lr=1e-3, warmup=0, weight_decay=0.01,
           checkpoints=(), min_prefix=8, max_prefix=16, threads=1):
     """Train on fresh repeated_sequences batches with AdamW. Taught in chapter 14.
 
-    Every step draws a new batch (seq_len = model.max_len) from a generator seeded with `seed`,
-    so no sequence is seen twice. warmup: the learning rate rises linearly from lr/warmup to lr
-    over the first `warmup` steps, then stays at lr (0 = constant from the start).
+    Every step draws a new batch (seq_len = model.max_len) from a generator seeded with `seed`
+    (plus SA_SEED, through utils.training.shifted_seed), so no sequence is seen twice.
+    warmup: the learning rate rises linearly from lr/warmup to lr over the first `warmup` steps,
+    then stays at lr (0 = constant from the start).
     checkpoints: the steps after which to keep a copy of the weights (0 = the initial weights).
     Runs on `threads` CPU threads (restored afterwards): with the same seed, thread count and
     initial weights, two runs are bitwise identical. Returns a TrainingRun.
@@ -368,7 +438,7 @@ def train(model, steps=800, batch_size=64, lr=1e-3, warmup=0, weight_decay=0.01,
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch.Generator().manual_seed(shifted_seed(seed))  # SA_SEED shifts the batches too
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0)

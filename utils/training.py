@@ -26,10 +26,24 @@ def set_seed(seed):
 
     Taught in chapter 1 (01_attention_pooling).
     """
-    seed = int(seed) + int(os.environ.get("SA_SEED", "0") or 0)
+    seed = shifted_seed(seed)
     torch.manual_seed(seed)
     np.random.seed(seed)
     return seed
+
+
+def shifted_seed(seed):
+    """`seed` plus the environment variable SA_SEED (default 0): the seed set_seed uses.
+
+    For code that seeds its own generator for training (a torch.Generator that draws the
+    training batches, say) rather than the global ones: passing its seed through here lets
+    scripts/envelope.py shift it together with set_seed's.
+
+    utils.induction.train seeds its stream of training batches through it.
+
+    Taught in chapter 14 (14_induction_heads).
+    """
+    return int(seed) + int(os.environ.get("SA_SEED", "0") or 0)
 
 
 def make_batches(*tensors, batch_size, shuffle=True, seed=0):
