@@ -243,11 +243,16 @@ def test_the_footer_names_both_licences_in_both_languages():
     assert not re.search(r"[\u4e00-\u9fff]", book_i18n.footer(english, "en", repo))
 
 
-def cffconvert():
-    exe = pathlib.Path(sys.executable).parent / "cffconvert"
+def installed_tool(name: str, how: str) -> pathlib.Path:
+    """A command-line tool of this environment (beside its python), or a failure that says how to get it."""
+    exe = pathlib.Path(sys.executable).parent / name
     if not exe.exists():
-        pytest.fail(f"{exe} is missing: the Makefile installs cffconvert (CFFCONVERT_SPEC)")
+        pytest.fail(f"{exe} is missing: {how}")
     return exe
+
+
+def cffconvert():
+    return installed_tool("cffconvert", "the Makefile installs cffconvert (CFFCONVERT_SPEC)")
 
 
 def test_citation_cff_is_valid_and_agrees_with_the_package_and_the_introduction(tmp_path):
@@ -333,10 +338,7 @@ def test_workflows_run_exactly_the_readmes_commands():
 
 
 def actionlint():
-    exe = pathlib.Path(sys.executable).parent / "actionlint"
-    if not exe.exists():
-        pytest.fail(f"{exe} is missing: the test extra installs it (pyproject.toml)")
-    return exe
+    return installed_tool("actionlint", "the test extra installs it (pyproject.toml)")
 
 
 def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
