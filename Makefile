@@ -16,7 +16,7 @@ PORT        ?= 8000
 BUILD       := _build
 VENDOR      := book/_static/vendor
 
-.PHONY: book pdf test test-notebooks test-widgets7 serve bench lint clean setup chromium fonts
+.PHONY: book pdf test test-notebooks lane-book lane-notebooks test-widgets7 serve bench lint clean setup chromium fonts
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
@@ -48,7 +48,7 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 # Chinese build (scripts/build_book.py) reuses that execution from the cache and translates the
 # prose from book/locales. SA_CLAIMS=strict: a claim about a run that does not hold fails the
 # build (utils/claims.py); a reader's notebook prints a note instead.
-BOOK_ENV := SA_CLAIMS=strict SA_STATIC_EXPLORERS=1 SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers \
+BOOK_ENV := SA_CLAIMS=strict OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 SA_STATIC_EXPLORERS=1 SA_EXPLORER_DUMP=$(CURDIR)/$(BUILD)/explorers \
             SA_TRANSLATE=zh_CN SA_I18N_DUMP=$(CURDIR)/$(BUILD)/i18n-dump
 book: setup fonts
 	rm -rf $(BUILD)/html $(BUILD)/explorers $(BUILD)/jupyter_execute $(BUILD)/.jupyter_cache \
@@ -66,17 +66,29 @@ chromium:
 	command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list | grep -q "Noto Sans CJK" || \
 	  (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk poppler-utils)
 
-# The book build and the reader-notebook runs (JupyterLab, Colab's versions) each keep one core
-# busy, so they run side by side; then the PDF, then every other test, most of them on the built book.
+# make test keeps both cores busy in two lanes. Lane A: the book build, then the PDF, then every
+# test that reads the built book (marked "built"). Lane B: the reader-notebook runs (JupyterLab,
+# Colab's versions), then every other test (the package, the chapter contract, the release).
+# Every kernel runs one thread, so that no lane's threads wait on the other's.
 # The three executions of every chapter are three machines, so that each claim about a trained
 # model or a timing is checked on more than one: the build uses this CPU's own kernels; JupyterLab's
-# kernel has PyTorch, MKL and oneDNN capped to AVX2 and one thread; the Colab-versions kernel has
-# them at their plain (SSE) level and one thread. scripts/envelope.py runs any chapter over more.
+# kernel has PyTorch, MKL and oneDNN capped to AVX2; the Colab-versions kernel has them at their
+# plain (SSE) level. scripts/envelope.py runs any chapter over more (threads, seeds).
 NOTEBOOK_TESTS := tests/test_jupyterlab.py tests/test_colab_versions.py
-test: setup chromium lint test-widgets7 $(VENV)-colab/.installed
-	$(MAKE) --no-print-directory --output-sync=target -j2 book test-notebooks
+PYTEST_REST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
+test:
+	$(MAKE) --no-print-directory -j2 setup chromium $(VENV)-w7/.installed $(VENV)-colab/.installed
+	$(MAKE) --no-print-directory lint test-widgets7
+	$(MAKE) --no-print-directory --output-sync=target -j2 lane-book lane-notebooks
+
+lane-book: setup chromium
+	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory pdf
-	$(PY) -m pytest tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
+	$(PYTEST_REST) -m built
+
+lane-notebooks: setup chromium $(VENV)-colab/.installed
+	$(PY) -m pytest $(NOTEBOOK_TESTS)
+	$(PYTEST_REST) -m "not built"
 
 test-notebooks: setup chromium $(VENV)-colab/.installed
 	$(PY) -m pytest $(NOTEBOOK_TESTS)

@@ -75,10 +75,11 @@ def _copy_reader_notebooks(app, exception):
 # Scripts a page can run after it has been parsed: the theme's search (it needs the index only when
 # a reader types), the copy buttons, the toggles, the tabs, book.js. Deferred scripts keep their
 # order and run before DOMContentLoaded, so what they hook there still runs. documentation_options
-# stays as it is: inline scripts on the page assign to it at once.
+# stays as it is: inline scripts on the page assign to it at once. translations.js (Chinese pages)
+# calls Documentation.addTranslations, so it is deferred after doctools.js, which defines it.
 DEFERRABLE = ("doctools.js", "sphinx_highlight.js", "clipboard.min.js", "copybutton.js",
               "sphinx-book-theme.js", "togglebutton.js", "design-tabs.js", "book.js", "searchtools.js",
-              "language_data.js", "searchindex.js")
+              "language_data.js", "searchindex.js", "translations.js")
 SCRIPT = re.compile(r'<script(?P<attrs>[^>]*?) src="(?P<src>[^"]+)"></script>')
 # The theme's fontawesome.js (1.4 MB) swaps every <i class="fa-…"> for an inline SVG; the theme's
 # style sheet already draws the same icons from the Font Awesome web fonts, so it is left out.
