@@ -275,8 +275,9 @@ def dump_folder():
     return path
 
 
-def write_translation(english: bytes, suffix: str, translated: bytes, messages) -> None:
-    """Store ``translated`` as <sha256 of english>.<suffix>, with the messages it used (.json).
+def write_translation(english: bytes, suffix: str, translated: bytes, messages, data=()) -> None:
+    """Store ``translated`` as <sha256 of english>.<suffix>, with the messages it used (.json)
+    and the texts it shows as data, untranslated (.data.json: a figure's tokens on its axes).
 
     Used by every output translation; no chapter teaches it.
     """
@@ -285,6 +286,21 @@ def write_translation(english: bytes, suffix: str, translated: bytes, messages) 
     (folder / f"{digest}.{suffix}").write_bytes(translated)
     (folder / f"{digest}.{suffix}.json").write_text(
         json.dumps(sorted({m for m, _ in messages}), ensure_ascii=False), encoding="utf-8")
+    if data:
+        (folder / f"{digest}.{suffix}.data.json").write_text(
+            json.dumps(sorted(set(data)), ensure_ascii=False), encoding="utf-8")
+
+
+def figure_data(fig) -> list:
+    """The tick labels of a drawn figure that are words without a space: data (tokens such as
+    "the"), which ``translated_figure`` leaves as they are.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    from matplotlib.axis import Tick
+
+    texts = {t.get_text() for tick in fig.findobj(Tick) for t in (tick.label1, tick.label2)}
+    return sorted(t for t in texts if is_message(t) and " " not in t.strip())
 
 
 def _png_formatter(original, language, dump: bool):
@@ -294,10 +310,11 @@ def _png_formatter(original, language, dump: bool):
             seen(clear=True)
             with translated_figure(fig, language):
                 other = original(fig)
+                data = figure_data(fig)
             raw = [base64.b64decode(x) if isinstance(x, str) else x
                    for x in (english[0] if isinstance(english, tuple) else english,
                              other[0] if isinstance(other, tuple) else other)]
-            write_translation(raw[0], "png", raw[1], seen(clear=True))
+            write_translation(raw[0], "png", raw[1], seen(clear=True), data)
             return english
         with translated_figure(fig, language):
             return original(fig)
@@ -395,8 +412,8 @@ def install_from_environment() -> None:
 
 # -- explorers ------------------------------------------------------------------------------
 def _data_label(text, language):
-    """Tick labels, token rows, bar labels, readout values: words with a space are translated,
-    a single word is data (a token) and stays."""
+    """Tick labels, token rows, bar labels: words with a space are translated ("with
+    positions"), a single word is data (a token) and stays."""
     return translate(text, language) if isinstance(text, str) and " " in text.strip() else text
 
 
@@ -420,9 +437,11 @@ def translate_panel(panel, language: str = None):
     if isinstance(panel, Curve):
         changes["ys"] = {translate(k, language): v for k, v in panel.ys.items()}
         changes["points"] = {translate(k, language): v for k, v in panel.points.items()}
-    if isinstance(panel, Readout):
-        changes["items"] = {translate(str(k), language): _data_label(v, language)
-                            for k, v in panel.items.items()}
+    if isinstance(panel, Readout):  # a string value is text unless the panel says it is data
+        label = {k: translate(str(k), language) for k in panel.items}
+        changes["items"] = {label[k]: v if k in panel.data_keys or not isinstance(v, str)
+                            else translate(v, language) for k, v in panel.items.items()}
+        changes["data_keys"] = tuple(label[k] for k in panel.data_keys)
     if isinstance(panel, Heatmap):
         for name in ("rows", "cols"):
             if getattr(panel, name) is not None:
