@@ -44,6 +44,10 @@ DUMP_ENV = "SA_I18N_DUMP"  # build: where the translated figures and explorers g
 LOCALES = pathlib.Path(__file__).resolve().parent / "locales"
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK", "WenQuanYi Zen Hei")
 CJK_FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",)
+# Where there is no CJK font (Colab), the Chinese reader notebook installs one from PyPI:
+# mplfonts ships Noto Sans CJK SC (SIL Open Font License); --no-deps keeps Colab's packages.
+PIP_FONT = "mplfonts==0.0.11"
+PIP_FONT_FILE = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
 
 # A number as outputs print it: -1, 0.45, 1,024, 3e-05, .5 ; not the 2 of "W2" or "d_k2".
 NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-−]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
@@ -188,20 +192,36 @@ def seen(clear: bool = False) -> list:
 
 
 # -- figures ---------------------------------------------------------------------------------
+def _cjk_font_files() -> list:
+    """Font files that hold a CJK font, where matplotlib may not look: Debian's fonts-noto-cjk,
+    and the Noto file of the PyPI package ``PIP_FONT`` if it is installed (not imported)."""
+    import importlib.util
+
+    files = list(CJK_FONT_FILES)
+    importlib.invalidate_caches()  # a package installed since this kernel started
+    spec = importlib.util.find_spec(PIP_FONT_FILE[0])
+    if spec is not None and spec.submodule_search_locations:
+        files += [os.path.join(folder, PIP_FONT_FILE[1]) for folder in spec.submodule_search_locations]
+    return files
+
+
 def _cjk_fonts() -> list:
-    """Names of the CJK fonts matplotlib can use here (Debian's fonts-noto-cjk, added if needed)."""
+    """Names of the CJK fonts matplotlib can use here (a font file above added if needed)."""
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
-    for path in CJK_FONT_FILES:
-        if not any(n in names for n in CJK_FONTS) and os.path.exists(path):
-            font_manager.fontManager.addfont(path)
-            names = {f.name for f in font_manager.fontManager.ttflist}
+    if not any(n in names for n in CJK_FONTS):
+        for path in _cjk_font_files():
+            if os.path.exists(path):
+                font_manager.fontManager.addfont(path)
+                names = {f.name for f in font_manager.fontManager.ttflist}
+                break
     return [n for n in CJK_FONTS if n in names]
 
 
 def has_cjk_font() -> bool:
-    """True if matplotlib can draw Chinese here (e.g. Debian's fonts-noto-cjk).
+    """True if matplotlib can draw Chinese here (e.g. Debian's fonts-noto-cjk, or the Noto font
+    that the Chinese reader notebook installs on Colab: ``PIP_FONT``).
 
     Used by every output translation; no chapter teaches it.
     """
@@ -223,7 +243,7 @@ def translated_figure(fig, language: str = None):
 
     language = language or _language
     cjk = _cjk_fonts()
-    if language == "en" or not cjk:  # no font to draw Chinese with (e.g. Colab): keep English
+    if language == "en" or not cjk:  # no font to draw Chinese with (PIP_FONT not installed): keep English
         yield fig
         return
     saved_texts, saved_ticks = [], []
