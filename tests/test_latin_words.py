@@ -98,8 +98,9 @@ def html_texts(fragment: str) -> list[str]:
 def latin_words(text: str, data=frozenset()) -> list[str]:
     """The Latin words of a Chinese text that are not data, code, names or units."""
     text = QUOTED.sub(" ", text)
+    data = {d.lower() for d in data}  # "After the storm" is data if its tokens are (an uncased model's)
     return [w for w in WORD.findall(text)
-            if len(w) > 1 and w not in data and w not in ALLOWED
+            if len(w) > 1 and w.lower() not in data and w not in ALLOWED
             and not re.search(r"[_\d]", w)]
 
 
@@ -199,6 +200,7 @@ def test_the_latin_word_check_can_fail(monkeypatch):
         "explorer ch05-masks: 'none' in 'none'"]
     assert latin_words("权重 'the' 与 Transformer（float32，3 ms）") == []
     assert latin_words("全局 global") == ["global"]
+    assert latin_words("上的权重：After the storm", {"after", "the", "storm"}) == []
     monkeypatch.setitem(i18n._catalogs, "zh_CN", {"cat weights": "cat 的 weights"})
     assert sorted(figure_failures({"f": ["cat weights", "dog"]}, {"f": ["cat"]})) == [
         "figure f: 'dog' has no translation (drawn in English)",
