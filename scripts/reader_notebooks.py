@@ -42,6 +42,9 @@ import unicodedata
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from utils.i18n import PIP_FONT  # noqa: E402
+
 CHAPTERS = ROOT / "chapters"
 OUT = ROOT / "notebooks"
 LANGUAGES = {"en": OUT, "zh_CN": OUT / "zh"}
@@ -62,10 +65,15 @@ WORDS = {  # what the conversion itself writes, in each language
               "note": "注意", "tip": "提示", "warning": "警告", "important": "重要",
               "hint": "提示", "seealso": "另请参阅", "caution": "小心"},
 }
-LANGUAGE_CELL = (
+LANGUAGE_CELL = (  # utils.i18n.PIP_FONT: a CJK font from PyPI where there is none (Colab)
     "# 中文版：让代码打印的句子、图中的文字和探索器也用中文（需要 utils，上一个单元格在 Colab 上安装它）\n"
+    "import sys\n"
+    "\n"
     "import utils.i18n\n"
     "\n"
+    "if \"google.colab\" in sys.modules and not utils.i18n.has_cjk_font():  # Colab 没有中文字体：\n"
+    "    # 从 PyPI 安装 Noto Sans CJK SC（开源字体），--no-deps：不升级 Colab 的任何包\n"
+    f"    %pip install -q --no-deps {PIP_FONT}\n"
     "utils.i18n.use_language(\"zh_CN\")"
 )
 

@@ -416,3 +416,8 @@ def test_the_masked_cells_dot_contrasts_at_least_4_5_to_1_with_both_stripes():
 
     for stripe in ("--sa-stripe-0", "--sa-stripe-1"):
         assert contrast_ratio(colour("--sa-mask-text"), colour(stripe)) >= 4.5, stripe
+
+
+def test_slider_labels_print_numbers_as_the_panels_do():
+    """A slider's labels go through format_number: a true minus sign, never −0."""
+    assert Slider("angle", [-180, -0.0, 90], default=90, fmt="{:g}°").labels() == ["\u2212180°", "0°", "90°"]

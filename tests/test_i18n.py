@@ -154,6 +154,20 @@ def test_explorer_panels_translate_words_not_numbers_or_tokens(monkeypatch):
     assert read.items == {"最大权重": 0.5, "token": "两个词"}
 
 
+def test_a_readouts_one_word_text_is_translated_and_its_data_is_not(monkeypatch):
+    """A string value is text, one word too (chapter 5's "none" was once shown in English);
+    the values whose labels the panel names in data_keys are data and stay as they are."""
+    from utils.panels import Readout
+
+    monkeypatch.setitem(i18n._catalogs, "zh_CN", {"fully masked rows": "完全被掩蔽的行", "none": "无",
+                                                   "token": "词元"})
+    read = Readout({"fully masked rows": "none", "token": "none"}, data_keys=["token"])
+    out = i18n.translate_panel(read, "zh_CN")
+    assert out.items == {"完全被掩蔽的行": "无", "词元": "none"} and out.data_keys == ("词元",)
+    with pytest.raises(ValueError, match="data_keys"):
+        Readout({"a": "b"}, data_keys=["c"])
+
+
 def test_every_output_catalog_entry_formats(tmp_path):
     for path in sorted((ROOT / "utils" / "locales" / "zh_CN").glob("*.po")):
         for msgid, msgstr in i18n.read_po(path).items():

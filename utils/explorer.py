@@ -73,7 +73,19 @@ try:  # imported with the module, once per kernel, so that displaying an explore
 except ImportError:  # pragma: no cover - the static explorer works without it
     pass
 
-from .panels import CSS, INKS, Bars, Curve, Heatmap, Panel, Readout, as_panels, render, static_text
+from .panels import (
+    CSS,
+    INKS,
+    Bars,
+    Curve,
+    Heatmap,
+    Panel,
+    Readout,
+    as_panels,
+    format_number,
+    render,
+    static_text,
+)
 
 __all__ = ["Slider", "Toggle", "Dropdown", "Explorer", "Panel", "Heatmap", "Curve", "Bars", "Readout"]
 
@@ -107,8 +119,9 @@ class Slider:
             self.default = self.values[len(self.values) // 2]
         self.index = _index_of(self.name, self.values, self.default)
 
-    def labels(self):
-        return [self.fmt.format(v) for v in self.values]
+    def labels(self):  # numbers as the panels print them (format_number: a true minus sign)
+        return [format_number(self.fmt, v) if isinstance(v, (int, float)) else self.fmt.format(v)
+                for v in self.values]
 
 
 @dataclass

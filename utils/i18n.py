@@ -44,6 +44,10 @@ DUMP_ENV = "SA_I18N_DUMP"  # build: where the translated figures and explorers g
 LOCALES = pathlib.Path(__file__).resolve().parent / "locales"
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK", "WenQuanYi Zen Hei")
 CJK_FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",)
+# Where there is no CJK font (Colab), the Chinese reader notebook installs one from PyPI:
+# mplfonts ships Noto Sans CJK SC (SIL Open Font License); --no-deps keeps Colab's packages.
+PIP_FONT = "mplfonts==0.0.11"
+PIP_FONT_FILE = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
 
 # A number as outputs print it: -1, 0.45, 1,024, 3e-05, .5 ; not the 2 of "W2" or "d_k2".
 NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-−]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
@@ -188,20 +192,36 @@ def seen(clear: bool = False) -> list:
 
 
 # -- figures ---------------------------------------------------------------------------------
+def _cjk_font_files() -> list:
+    """Font files that hold a CJK font, where matplotlib may not look: Debian's fonts-noto-cjk,
+    and the Noto file of the PyPI package ``PIP_FONT`` if it is installed (not imported)."""
+    import importlib.util
+
+    files = list(CJK_FONT_FILES)
+    importlib.invalidate_caches()  # a package installed since this kernel started
+    spec = importlib.util.find_spec(PIP_FONT_FILE[0])
+    if spec is not None and spec.submodule_search_locations:
+        files += [os.path.join(folder, PIP_FONT_FILE[1]) for folder in spec.submodule_search_locations]
+    return files
+
+
 def _cjk_fonts() -> list:
-    """Names of the CJK fonts matplotlib can use here (Debian's fonts-noto-cjk, added if needed)."""
+    """Names of the CJK fonts matplotlib can use here (a font file above added if needed)."""
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
-    for path in CJK_FONT_FILES:
-        if not any(n in names for n in CJK_FONTS) and os.path.exists(path):
-            font_manager.fontManager.addfont(path)
-            names = {f.name for f in font_manager.fontManager.ttflist}
+    if not any(n in names for n in CJK_FONTS):
+        for path in _cjk_font_files():
+            if os.path.exists(path):
+                font_manager.fontManager.addfont(path)
+                names = {f.name for f in font_manager.fontManager.ttflist}
+                break
     return [n for n in CJK_FONTS if n in names]
 
 
 def has_cjk_font() -> bool:
-    """True if matplotlib can draw Chinese here (e.g. Debian's fonts-noto-cjk).
+    """True if matplotlib can draw Chinese here (e.g. Debian's fonts-noto-cjk, or the Noto font
+    that the Chinese reader notebook installs on Colab: ``PIP_FONT``).
 
     Used by every output translation; no chapter teaches it.
     """
@@ -223,7 +243,7 @@ def translated_figure(fig, language: str = None):
 
     language = language or _language
     cjk = _cjk_fonts()
-    if language == "en" or not cjk:  # no font to draw Chinese with (e.g. Colab): keep English
+    if language == "en" or not cjk:  # no font to draw Chinese with (PIP_FONT not installed): keep English
         yield fig
         return
     saved_texts, saved_ticks = [], []
@@ -275,8 +295,9 @@ def dump_folder():
     return path
 
 
-def write_translation(english: bytes, suffix: str, translated: bytes, messages) -> None:
-    """Store ``translated`` as <sha256 of english>.<suffix>, with the messages it used (.json).
+def write_translation(english: bytes, suffix: str, translated: bytes, messages, data=()) -> None:
+    """Store ``translated`` as <sha256 of english>.<suffix>, with the messages it used (.json)
+    and the texts it shows as data, untranslated (.data.json: a figure's tokens on its axes).
 
     Used by every output translation; no chapter teaches it.
     """
@@ -285,6 +306,21 @@ def write_translation(english: bytes, suffix: str, translated: bytes, messages) 
     (folder / f"{digest}.{suffix}").write_bytes(translated)
     (folder / f"{digest}.{suffix}.json").write_text(
         json.dumps(sorted({m for m, _ in messages}), ensure_ascii=False), encoding="utf-8")
+    if data:
+        (folder / f"{digest}.{suffix}.data.json").write_text(
+            json.dumps(sorted(set(data)), ensure_ascii=False), encoding="utf-8")
+
+
+def figure_data(fig) -> list:
+    """The tick labels of a drawn figure that are words without a space: data (tokens such as
+    "the"), which ``translated_figure`` leaves as they are.
+
+    Used by every output translation; no chapter teaches it.
+    """
+    from matplotlib.axis import Tick
+
+    texts = {t.get_text() for tick in fig.findobj(Tick) for t in (tick.label1, tick.label2)}
+    return sorted(t for t in texts if is_message(t) and " " not in t.strip())
 
 
 def _png_formatter(original, language, dump: bool):
@@ -294,10 +330,11 @@ def _png_formatter(original, language, dump: bool):
             seen(clear=True)
             with translated_figure(fig, language):
                 other = original(fig)
+                data = figure_data(fig)
             raw = [base64.b64decode(x) if isinstance(x, str) else x
                    for x in (english[0] if isinstance(english, tuple) else english,
                              other[0] if isinstance(other, tuple) else other)]
-            write_translation(raw[0], "png", raw[1], seen(clear=True))
+            write_translation(raw[0], "png", raw[1], seen(clear=True), data)
             return english
         with translated_figure(fig, language):
             return original(fig)
@@ -395,8 +432,8 @@ def install_from_environment() -> None:
 
 # -- explorers ------------------------------------------------------------------------------
 def _data_label(text, language):
-    """Tick labels, token rows, bar labels, readout values: words with a space are translated,
-    a single word is data (a token) and stays."""
+    """Tick labels, token rows, bar labels: words with a space are translated ("with
+    positions"), a single word is data (a token) and stays."""
     return translate(text, language) if isinstance(text, str) and " " in text.strip() else text
 
 
@@ -420,9 +457,11 @@ def translate_panel(panel, language: str = None):
     if isinstance(panel, Curve):
         changes["ys"] = {translate(k, language): v for k, v in panel.ys.items()}
         changes["points"] = {translate(k, language): v for k, v in panel.points.items()}
-    if isinstance(panel, Readout):
-        changes["items"] = {translate(str(k), language): _data_label(v, language)
-                            for k, v in panel.items.items()}
+    if isinstance(panel, Readout):  # a string value is text unless the panel says it is data
+        label = {k: translate(str(k), language) for k in panel.items}
+        changes["items"] = {label[k]: v if k in panel.data_keys or not isinstance(v, str)
+                            else translate(v, language) for k, v in panel.items.items()}
+        changes["data_keys"] = tuple(label[k] for k in panel.data_keys)
     if isinstance(panel, Heatmap):
         for name in ("rows", "cols"):
             if getattr(panel, name) is not None:

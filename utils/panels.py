@@ -318,7 +318,9 @@ class Heatmap(Panel):
         return {"type": self.kind, "title": self.title, "fmt": self.fmt, "weights": self.weights,
                 "annotate": self.annotate, "shape": list(self.values.shape),
                 "values": np.where(np.isfinite(self.values), self.values, 0.0).tolist(),
-                "mask": None if self.mask is None else self.mask.tolist()}
+                "mask": None if self.mask is None else self.mask.tolist(),
+                "rows": None if self.rows is None else [str(t) for t in self.rows],  # data (tokens)
+                "cols": None if self.cols is None else [str(t) for t in self.cols]}
 
     def draw(self, ax) -> None:
         from .plotting import _latin, heatmap
@@ -516,7 +518,8 @@ class Bars(_Plot):
         return self._svg("".join(parts))
 
     def data(self) -> dict:
-        return {"type": self.kind, "title": self.title, "values": self.values.tolist()}
+        return {"type": self.kind, "title": self.title, "values": self.values.tolist(),
+                "labels": None if self.labels is None else [str(b) for b in self.labels]}  # data
 
     def draw(self, ax) -> None:
         from .plotting import _drawable, _latin
@@ -533,6 +536,10 @@ class Bars(_Plot):
 class Readout(Panel):
     """A few named numbers (or short strings): items {label: value}.
 
+    A string value is text, translated in the Chinese edition like a label ("none", "2 of 5"),
+    unless its label is in ``data_keys``: then it is data (a token, a model's output, digits) and is
+    shown as it is in every language.
+
     Taught in chapter 1 (01_attention_pooling).
     """
 
@@ -540,8 +547,13 @@ class Readout(Panel):
     items: dict
     title: str = ""
     fmt: str = "{:.3f}"
+    data_keys: Sequence = ()
 
     def __post_init__(self):
+        self.data_keys = tuple(self.data_keys)
+        unknown = [label for label in self.data_keys if label not in self.items]
+        if unknown:
+            raise ValueError(f"Readout {self.title!r}: data_keys names labels it does not have: {unknown}")
         for label, value in self.items.items():
             if isinstance(value, (int, float, np.floating, np.integer)) and not np.isfinite(value):
                 raise ValueError(f"Readout {self.title!r}: {label!r} is {value}")
@@ -560,7 +572,7 @@ class Readout(Panel):
                 f'<table class="sa-kv">{"".join(rows)}</table></figure>')
 
     def data(self) -> dict:
-        return {"type": self.kind, "title": self.title, "fmt": self.fmt,
+        return {"type": self.kind, "title": self.title, "fmt": self.fmt, "data_keys": list(self.data_keys),
                 "items": {k: (v if isinstance(v, str) else float(v)) for k, v in self.items.items()}}
 
     def draw(self, ax) -> None:
