@@ -66,32 +66,43 @@ chromium:
 	command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list | grep -q "Noto Sans CJK" || \
 	  (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk poppler-utils)
 
-# make test keeps both cores busy in two lanes. Lane A: the book build, then the PDF, then every
-# test that reads the built book (marked "built"). Lane B: the reader-notebook runs (JupyterLab,
-# Colab's versions), then every other test (the package, the chapter contract, the release).
+# make test keeps both cores busy in two lanes. Lane A: the book build, then the PDF, then the
+# tests that read the built book (marked "built") except those in BUILT_IN_LANE_B. Lane B: the
+# reader-notebook runs (JupyterLab, Colab's versions), then every other test (the package, the
+# chapter contract, the release), then, once lane A has built the book (it leaves
+# $(BUILD)/.lane-a.built, or .lane-a.failed), the built-book tests of BUILT_IN_LANE_B, which do
+# not read the PDF. The split keeps the two lanes about equally long.
 # Every kernel runs one thread, so that no lane's threads wait on the other's.
 # The three executions of every chapter are three machines, so that each claim about a trained
 # model or a timing is checked on more than one: the build uses this CPU's own kernels; JupyterLab's
 # kernel has PyTorch, MKL and oneDNN capped to AVX2; the Colab-versions kernel has them at their
 # plain (SSE) level. scripts/envelope.py runs any chapter over more (threads, seeds).
 NOTEBOOK_TESTS := tests/test_jupyterlab.py tests/test_colab_versions.py
-PYTEST_REST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
+BUILT_IN_LANE_B := tests/test_explorers_built.py tests/test_latin_words.py tests/test_i18n.py
+PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest --durations=12
+PYTEST_REST := $(PYTEST) tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
+LANE_A := $(BUILD)/.lane-a
 test:
 	$(MAKE) --no-print-directory -j2 setup chromium $(VENV)-w7/.installed $(VENV)-colab/.installed
 	$(MAKE) --no-print-directory lint test-widgets7
+	rm -f $(LANE_A).built $(LANE_A).failed
 	$(MAKE) --no-print-directory --output-sync=target -j2 lane-book lane-notebooks
 
 lane-book: setup chromium
-	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory book || { mkdir -p $(BUILD) && touch $(LANE_A).failed; exit 1; }
+	touch $(LANE_A).built
 	$(MAKE) --no-print-directory pdf
-	$(PYTEST_REST) -m built
+	$(PYTEST_REST) -m built $(foreach t,$(BUILT_IN_LANE_B),--ignore=$(t))
 
 lane-notebooks: setup chromium $(VENV)-colab/.installed
-	$(PY) -m pytest $(NOTEBOOK_TESTS)
+	$(PY) -m pytest --durations=12 $(NOTEBOOK_TESTS)
 	$(PYTEST_REST) -m "not built"
+	@until test -e $(LANE_A).built -o -e $(LANE_A).failed; do sleep 5; done
+	@test -e $(LANE_A).built || { echo "lane B: lane A did not build the book, so its built-book tests cannot run"; exit 1; }
+	$(PYTEST) -m built $(BUILT_IN_LANE_B)
 
 test-notebooks: setup chromium $(VENV)-colab/.installed
-	$(PY) -m pytest $(NOTEBOOK_TESTS)
+	$(PY) -m pytest --durations=12 $(NOTEBOOK_TESTS)
 
 # The explorer must also work under ipywidgets 7 (Colab ships 7): its unit tests run again in a
 # small second environment with ipywidgets 7 and no torch.

@@ -50,6 +50,7 @@ NAMES = {  # proper names and acronyms the Chinese text keeps
     "Transformer": "the model's name (d2l-zh keeps it)",
     "Bahdanau": "an author's name (Bahdanau attention)",
     "Luong": "an author's name",
+    "general": "Luong et al.'s name for the bilinear score, kept as a name as the prose keeps it",
     "Nadaraya": "an author's name (Nadaraya–Watson)",
     "Watson": "an author's name (Nadaraya–Watson)",
     "NumPy": "a library's name",

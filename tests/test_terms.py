@@ -25,8 +25,9 @@ GLOSSARY_PO = ROOT / "book" / "locales" / "zh_CN" / "LC_MESSAGES" / "book" / "gl
 PROSE = ROOT / "book" / "locales" / "zh_CN" / "LC_MESSAGES"
 OUTPUTS = ROOT / "utils" / "locales" / "zh_CN"
 
-# What is not prose: ``code``, `code` (roles' targets included), $$maths$$, $maths$, a URL.
-NOT_PROSE = re.compile(r"``.+?``|`[^`]*`|\$\$.+?\$\$|\$[^$]*\$|https?://\S+", re.S)
+# What is not prose: ``code``, `code` (roles' targets included), $$maths$$, $maths$, a URL, and the
+# message of a printed Python exception ("ValueError: ..." to the end of its line: Python's words).
+NOT_PROSE = re.compile(r"``.+?``|`[^`]*`|\$\$.+?\$\$|\$[^$]*\$|https?://\S+|\b[A-Z]\w*Error: [^\n]*", re.S)
 HEAD = re.compile(r"^(?P<en>[^\s(][^(]*?) \((?P<zh>[^)]+)\)$")
 
 
