@@ -47,8 +47,8 @@ def test_interleaved_and_halves_are_one_permutation_apart():
     x = rng.normal(size=(4, 7, 10))                                          # (..., n, d)
     positions = rng.integers(0, 5000, size=7)
     perm = rope.halves_permutation(10)
-    assert np.allclose(rope.rotate_halves(x[..., perm], positions), rope.rotate_interleaved(x, positions)[..., perm],
-                       atol=1e-12)
+    halves = rope.rotate_halves(x[..., perm], positions)
+    assert np.allclose(halves, rope.rotate_interleaved(x, positions)[..., perm], atol=1e-12)
     assert sorted(perm.tolist()) == list(range(10)) and perm[:5].tolist() == [0, 2, 4, 6, 8]
     # and the two layouts are different functions of the same features
     assert not np.allclose(rope.rotate_halves(x, positions), rope.rotate_interleaved(x, positions))
@@ -61,7 +61,8 @@ def test_interleaved_is_complex_multiplication_by_e_to_the_i_m_theta():
     z = x[:, 0::2] + 1j * x[:, 1::2]                                         # (5, 4) complex pairs
     rotated = z * np.exp(1j * positions[:, None] * rope.frequencies(8))
     out = rope.rotate_interleaved(x, positions)
-    assert np.allclose(out[:, 0::2], rotated.real, atol=1e-12) and np.allclose(out[:, 1::2], rotated.imag, atol=1e-12)
+    assert np.allclose(out[:, 0::2], rotated.real, atol=1e-12)
+    assert np.allclose(out[:, 1::2], rotated.imag, atol=1e-12)
     assert np.allclose(out[0], x[0])                                         # position 0: no rotation
 
 
@@ -70,8 +71,8 @@ def test_numpy_and_torch_give_the_same_rotation():
     x = rng.normal(size=(3, 6, 12))
     positions = np.arange(40, 46)
     for rotate in (rope.rotate_interleaved, rope.rotate_halves):
-        assert np.allclose(rotate(torch.from_numpy(x), torch.from_numpy(positions)).numpy(), rotate(x, positions),
-                           atol=1e-12)
+        from_torch = rotate(torch.from_numpy(x), torch.from_numpy(positions)).numpy()
+        assert np.allclose(from_torch, rotate(x, positions), atol=1e-12)
 
 
 @pytest.mark.parametrize("rotate", [rope.rotate_interleaved, rope.rotate_halves])
@@ -84,13 +85,15 @@ def test_score_depends_only_on_the_offset(rotate):
         assert abs(score - shifted) < 1e-10 * (1 + abs(score))
     # rotations keep lengths, and a non-zero offset changes the score
     assert np.isclose(np.linalg.norm(rotate(q, [977])), np.linalg.norm(q))
-    assert not np.isclose((rotate(q, [5]) @ rotate(k, [2]).T).item(), (rotate(q, [2]) @ rotate(k, [5]).T).item())
+    forward, backward = (rotate(q, [5]) @ rotate(k, [2]).T).item(), (rotate(q, [2]) @ rotate(k, [5]).T).item()
+    assert not np.isclose(forward, backward)
 
 
 def test_interpolation_divides_positions_and_ntk_base_keeps_the_fastest_pair():
     rng = np.random.default_rng(7)
     x = rng.normal(size=(3, 8))
-    assert np.allclose(rope.rotate_halves(x, [8, 12, 40], interpolation=4.0), rope.rotate_halves(x, [2, 3, 10]))
+    interpolated = rope.rotate_halves(x, [8, 12, 40], interpolation=4.0)
+    assert np.allclose(interpolated, rope.rotate_halves(x, [2, 3, 10]))
     base = rope.ntk_base(10000.0, 4.0, 8)
     slow, fast = rope.frequencies(8, base), rope.frequencies(8)
     assert np.isclose(slow[0], fast[0]) and np.isclose(slow[-1], fast[-1] / 4)
@@ -136,7 +139,7 @@ def test_alibi_equals_bloom_build_alibi_tensor(n_heads):
 def test_alibi_slopes_are_the_papers_geometric_sequence():
     assert np.allclose(rope.alibi_slopes(8), [2.0 ** -k for k in range(1, 9)])
     assert np.allclose(rope.alibi_slopes(4), [2.0 ** -k for k in (2, 4, 6, 8)])
-    bias = rope.alibi_bias(2, 2, 5)                                                 # last two queries of 5 keys
+    bias = rope.alibi_bias(2, 2, 5)                                 # the last two queries of 5 keys
     assert bias.shape == (2, 2, 5) and bias[0, 0, 3] == 0 and bias[0, 0, 4] == -np.inf
     assert np.isclose(bias[1, 1, 0], -4 * rope.alibi_slopes(2)[1])
 

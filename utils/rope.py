@@ -186,7 +186,8 @@ def _check_d(d):
 
 
 def _check_factor(factor):
-    if not (isinstance(factor, (int, float, np.floating, np.integer)) and factor > 0 and math.isfinite(factor)):
+    number = isinstance(factor, (int, float, np.floating, np.integer)) and not isinstance(factor, bool)
+    if not (number and factor > 0 and math.isfinite(factor)):
         raise ValueError(f"a scaling factor must be a positive finite number, got {factor!r}")
 
 
