@@ -170,7 +170,7 @@ def alibi_bias(n_heads, n_q, n_k=None):
         raise ValueError(f"need whole numbers 1 <= n_q <= n_k, got n_q={n_q!r}, n_k={n_k!r}")
     i = np.arange(n_k - n_q, n_k)[:, None]  # (n_q, 1): query positions
     j = np.arange(n_k)[None, :]  # (1, n_k): key positions
-    bias = alibi_slopes(n_heads)[:, None, None] * (j - i)  # (heads, n_q, n_k): −m_h · distance, 0 on the diagonal
+    bias = alibi_slopes(n_heads)[:, None, None] * (j - i)  # (heads, n_q, n_k): −m_h · distance
     return np.where(j <= i, bias, -np.inf)
 
 
