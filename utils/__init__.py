@@ -7,6 +7,7 @@
 - ``utils.training``   a small training loop with a progress bar.
 - ``utils.timing``     timing code the same way in every chapter (medians, side by side).
 - ``utils.induction``  an attention-only transformer that learns to copy (chapter 14).
+- ``utils.rope``       rotary position embedding (both layouts) and ALiBi (chapter 16).
 - ``utils.plotting``   matplotlib figures for the static pictures.
 - ``utils.explorer``   sliders that redraw heatmaps, live and in the static HTML book.
 - ``utils.claims``     claims about a training run or a timing: checked by the build, a note for a reader.
