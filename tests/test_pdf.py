@@ -198,6 +198,9 @@ def printed_layout(built_html, browser, book_server):
     page.emulate_media(media="print")
     found = {}
     for _, doc in make_pdf.toc_pages(ROOT / "book" / "_toc.yml"):
+        source = (built_html / f"{doc}.html").read_text(encoding="utf-8")
+        if '<div class="math' not in source and "<pre" not in source:
+            continue  # no display equation, no code: nothing that could run out
         page.goto(f"{book_server}/{doc}.html", wait_until="load")
         page.evaluate(make_pdf.PREPARE, "https://example.org/")
         page.evaluate(make_pdf.FIT)
@@ -219,11 +222,11 @@ def test_no_equation_or_code_line_runs_out_of_the_column_on_paper(printed_layout
 
 
 def test_a_wide_equation_scrolls_on_a_phone_in_both_editions(printed_layout, browser, book_server):
-    # The two chapters whose equations are widest on paper (scaled most), in both editions (each
-    # has its own copy of the styles): on a phone every display equation fits or scrolls.
+    # The chapter whose equations are widest on paper (scaled most), in both editions (each has
+    # its own copy of the styles): on a phone every display equation fits or scrolls.
     make_pdf = load_make_pdf()
     smallest = {doc: min((z for _, z in scales), default=1) for doc, (_, scales) in printed_layout.items()}
-    widest = sorted(smallest, key=smallest.get)[:2]
+    widest = sorted(smallest, key=smallest.get)[:1]
     assert widest and printed_layout[widest[0]][1], "no display equation wider than the printed column"
     page = browser.new_page(viewport={"width": PHONE, "height": 900})
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(book_server) else r.abort())
