@@ -1,12 +1,15 @@
 """The whole built book as one PDF, printed by the Chromium the tests use (``make pdf``).
 
 Every page of the table of contents (book/_toc.yml) is loaded from the built HTML, served on
-127.0.0.1 (any request to another host is refused, so the PDF is made offline), printed with
-Playwright's ``page.pdf()`` by Debian's /usr/bin/chromium once MathJax has typeset it, and the
+127.0.0.1 (any request to another host is refused, so the PDF is made offline), laid out as on
+paper (print media, the printable width of A4), printed with Playwright's ``page.pdf()`` by
+Debian's /usr/bin/chromium once its maths is typeset (MathJax, if the page runs it), and the
 pieces are merged with pypdf behind a contents page. The print styles in book/_static/book.css
 decide what a page looks like on paper: no navigation, explorers in their default state (their
 table or picture, the canvas laid over it hidden), exercise solutions printed open under their exercise and
-marked "printed open", long code lines wrapped.
+marked "printed open", long code lines wrapped, display equations never clipped. Before a page
+is printed, every display equation wider than its room on the page is scaled down to fit (FIT);
+tests/test_pdf.py checks that no equation or code line runs out of the column.
 
 Then: page numbers (one overlay page per page, printed by the same Chromium and stamped on),
 a bookmark per chapter (the PDF's outline) and, on the contents page, a link per chapter to its
@@ -14,8 +17,8 @@ first page. Links between chapters point to the published book (html.baseurl in 
 
     python scripts/make_pdf.py [--out _build/html/seeing-attention.pdf]
 
-writes the PDF into the built site (the download menu links it) and prints its page count,
-size and how long it took.
+writes the PDF into the built site (the download menu links it) and prints the equations it
+scaled, its page count, size and how long it took.
 """
 
 from __future__ import annotations
@@ -62,8 +65,13 @@ def serve(directory: pathlib.Path):
         def log_message(self, *args):
             pass
 
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):  # the browser hung up early: fine
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)
+
     handler = functools.partial(Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -84,6 +92,43 @@ PREPARE = """async baseurl => {
     }
     const h1 = document.querySelector('main h1');
     return h1 ? h1.textContent.replace(/[#¶]\\s*$/, '').trim() : document.title;
+}"""
+
+
+# The printable width of a page (A4 less the side margins), in CSS px: the width the print
+# layout has, and the width the pages are measured at before printing.
+COLUMN_PX = round((210 - 16 - 16) / 25.4 * 96)
+
+# Run with print media emulated at COLUMN_PX wide: every display equation wider than the room
+# it has on the page (the column less its number) is scaled down (CSS zoom) until it fits, so
+# that no part of it is cut off on paper (the print CSS keeps it unclipped: overflow visible, the
+# equation's box no wider than its room). MathJax cannot break a display equation into lines.
+# Works on whatever typeset the maths (MathJax in the page, or maths rendered at build time:
+# it measures the boxes, not MathJax); returns [[id, scale], ...] for the equations it scaled.
+FIT = """() => {
+    // The left and right edge of what an element shows (its painted descendants).
+    function extent(e) {
+        let l = Infinity, r = -Infinity;
+        for (const d of e.querySelectorAll('*')) {
+            if (d.closest('mjx-assistive-mml, .eqno')) continue;
+            const b = d.getBoundingClientRect();
+            if (b.width > 0 && b.height > 0) { l = Math.min(l, b.left); r = Math.max(r, b.right); }
+        }
+        return [l, r];
+    }
+    const scaled = [];
+    for (const c of document.querySelectorAll('mjx-container[display="true"], .katex-display')) {
+        c.style.zoom = '';
+        let zoom = 1;
+        for (let k = 0; k < 4; k++) {  // zoom changes the room inside the box a little: settle
+            const box = c.getBoundingClientRect(), [l, r] = extent(c);
+            if (!(r > l) || (l >= box.left - 0.5 && r <= box.right + 0.5)) break;
+            zoom = Math.floor(zoom * Math.min(1, box.width / (r - l)) * 0.99 * 1000) / 1000;
+            c.style.zoom = String(zoom);
+        }
+        if (zoom < 1) scaled.push([(c.closest('[id]') || {}).id || '', zoom]);
+    }
+    return scaled;
 }"""
 
 
@@ -149,7 +194,9 @@ def main(argv=None) -> int:
     entries, pieces = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context(viewport={"width": 1000, "height": 1200})
+        # The pages are laid out as on paper (print media, the printable width) before they
+        # are printed, so that FIT measures the equations in the layout page.pdf() prints.
+        context = browser.new_context(viewport={"width": COLUMN_PX, "height": 1200})
 
         def route(r):
             url = urlparse(r.request.url)
@@ -162,13 +209,15 @@ def main(argv=None) -> int:
         context.route("**/*", route)
         context.add_init_script("localStorage.setItem('mode', 'light');")
         page = context.new_page()
-        start = 0
+        page.emulate_media(media="print")
+        start, scaled = 0, []
         for part, doc in toc_pages(args.toc):
             rel = f"{doc}.html"
             if not (args.html / rel).is_file():
                 sys.exit(f"{rel} is in the table of contents but not in {args.html}")
             page.goto(f"{origin}/{rel}", wait_until="load")
             title = page.evaluate(PREPARE, baseurl)
+            scaled += [(doc, eq, zoom) for eq, zoom in page.evaluate(FIT)]
             data = page.pdf(print_background=True, prefer_css_page_size=False, outline=False,
                             tagged=True, **PAPER)
             n = len(PdfReader(io.BytesIO(data)).pages)
@@ -190,8 +239,6 @@ def main(argv=None) -> int:
             offset = got
         # Where each contents entry lies on its page, for the links (CSS px from the page's top):
         # measured in the print layout, at the printable width (A4 less the margins).
-        page.emulate_media(media="print")
-        page.set_viewport_size({"width": round((210 - 16 - 16) / 25.4 * 96), "height": 1000})
         boxes = page.evaluate("""() => Array.from(document.querySelectorAll('li.entry a')).map(a => {
             const r = a.getBoundingClientRect();
             return [r.left, r.top + window.scrollY, r.right, r.bottom + window.scrollY];
@@ -210,6 +257,8 @@ def main(argv=None) -> int:
     stamps = PdfReader(io.BytesIO(numbers))
     for k, pdf_page in enumerate(writer.pages):
         pdf_page.merge_page(stamps.pages[k])
+        # merge_page leaves the page's content uncompressed (three quarters of the file): deflate it
+        pdf_page.compress_content_streams()
 
     # Bookmarks: one per part, one per chapter under it.
     parents = {}
@@ -241,6 +290,9 @@ def main(argv=None) -> int:
     with open(out, "wb") as f:
         writer.write(f)
     seconds = time.perf_counter() - t0
+    if scaled:
+        print(f"{len(scaled)} display equations scaled to the column, the smallest to "
+              f"{min(z for *_, z in scaled):.0%}: " + ", ".join(f"{eq} {z:.0%}" for _, eq, z in scaled))
     print(f"{out}: {offset + total} pages ({offset} of contents), "
           f"{out.stat().st_size / 1e6:.1f} MB, made in {seconds:.0f} s")
     return 0
