@@ -4,7 +4,9 @@
   end up twice in every page; the second ``const THEBE_JS_URL`` then throws a console error.
   Here every page's script list keeps each script once, in its first position.
 - Every built page is made lighter (``lighter``): scripts that can wait run deferred, and what
-  no static page uses is left out (the theme's fontawesome.js, the ipywidgets state).
+  no static page uses is left out (the theme's fontawesome.js, the ipywidgets state, the search
+  index outside search.html). The icon fonts are cut down to the icons the book shows
+  (``subset_icon_fonts``).
 - The maths is typeset at build time (``prerender_math``): MathJax 3 (the vendored npm package)
   runs once per build in Node (``scripts/prerender_math.cjs``) and writes every formula into its
   page as CommonHTML, with its MathML for screen readers and one style sheet per page; the pages
