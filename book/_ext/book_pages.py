@@ -105,6 +105,11 @@ WIDGET_STATE = re.compile(r'\s*<script type="application/vnd\.jupyter\.widget-st
 SEARCH_SCRIPTS = re.compile(r'\s*<script(?: defer)? src="[^"]*(?:_static/searchtools\.js|'
                             r'_static/language_data\.js|searchindex\.js)[^"]*"></script>')
 SEARCH_OFF = "DOCUMENTATION_OPTIONS.search_as_you_type = false;"
+# pydata-sphinx-theme preloads its two deferred scripts (bootstrap.js, 24 kB gzipped, and its
+# own), which makes a browser fetch them at high priority beside the style sheets, before the
+# text has painted; without the preload they are fetched when the parser reaches them, at the
+# end of the page, and still run before DOMContentLoaded.
+SCRIPT_PRELOAD = re.compile(r'\s*<link rel="preload" as="script" href="[^"]*"\s*/?>')
 
 
 def lighter(page: str) -> str:
@@ -117,6 +122,7 @@ def lighter(page: str) -> str:
 
     page = FONTAWESOME_JS.sub("", page)
     page = WIDGET_STATE.sub("", page)
+    page = SCRIPT_PRELOAD.sub("", page)
     if SEARCH_OFF in page and "DOCUMENTATION_OPTIONS.pagename = 'search';" not in page:
         page = SEARCH_SCRIPTS.sub("", page)
     return SCRIPT.sub(defer, page)
