@@ -210,6 +210,51 @@ def prerender_math(pages: dict[str, str], fonts: dict[str, str]) -> dict[str, st
     return out
 
 
+# MathJax's fonts hold every TeX glyph (the main font 34 kB, AMS 41 kB); the book uses a few
+# hundred characters. A CommonHTML glyph is always drawn from its style rule's `content`, so the
+# characters of every page's style sheet are all a font must hold: each build writes subsets of
+# MathJax's fonts with those characters and points the pages' @font-face rules at them.
+MATH_STYLE = re.compile(r'(<style id="sa-math">)(.*?)(</style>)', re.S)
+CSS_CONTENT = re.compile(r'content:\s*"((?:\\[0-9A-Fa-f]{1,6} ?|\\.|[^"\\])*)"')
+CSS_ESCAPE = re.compile(r"\\([0-9A-Fa-f]{1,6}) ?|\\(.)")
+MATH_FONT_URL = re.compile(r'/(MathJax_(?!Zero)[A-Za-z0-9-]+)\.woff"')
+
+
+def _subset_options(subset):
+    options = subset.Options()
+    options.drop_tables += ["FFTM"]  # FontForge's timestamps, which fontTools cannot subset
+    return options
+
+
+def subset_math_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> dict[str, str]:
+    """Write subsets of MathJax's fonts with the characters the pages' maths uses; returns the
+    pages with their style sheets pointing at them (unchanged if no page has maths)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    sheets = [m[2] for text in pages.values() for m in MATH_STYLE.finditer(text)]
+    if not sheets:
+        return pages
+    codepoints = set()
+    for css in sheets:
+        for content in CSS_CONTENT.findall(css):
+            text = CSS_ESCAPE.sub(lambda e: chr(int(e[1], 16)) if e[1] else e[2], content)
+            codepoints |= {ord(c) for c in text}
+    folder = outdir / FONTS
+    for name in sorted({m for css in sheets for m in MATH_FONT_URL.findall(css)}):
+        font = TTFont(folder / f"{name}.woff")
+        subsetter = subset.Subsetter(_subset_options(subset))
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(folder / f"{name}.subset.woff")
+
+    def point(match):
+        return match[1] + MATH_FONT_URL.sub(r'/\1.subset.woff"', match[2]) + match[3]
+
+    return {name: MATH_STYLE.sub(point, text) for name, text in pages.items()}
+
+
 # The theme draws its icons with the Font Awesome fonts (solid 156 kB, brands 118 kB, regular
 # 25 kB as woff2), which a phone fetches at the highest priority on every page, for the twenty
 # icons the book shows. Each build writes copies of the three fonts that hold only the icons its
@@ -256,7 +301,7 @@ def subset_icon_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> list[str]:
     written = []
     for match in ICON_FACE.finditer(css):
         font = TTFont(outdir / ICON_FONTS / f"{match['font']}.ttf")
-        subsetter = subset.Subsetter()
+        subsetter = subset.Subsetter(_subset_options(subset))
         subsetter.populate(unicodes=codepoints)
         subsetter.subset(font)
         font.flavor = "woff"
@@ -275,7 +320,7 @@ def _lighten_pages(app, exception):
     pages = {p.relative_to(outdir).as_posix(): p.read_text(encoding="utf-8") for p in paths}
     fonts = {name: os.path.relpath(outdir / FONTS, (outdir / name).parent).replace(os.sep, "/")
              for name in pages}
-    typeset = {**pages, **prerender_math(pages, fonts)}
+    typeset = subset_math_fonts(outdir, {**pages, **prerender_math(pages, fonts)})
     for name, text in typeset.items():
         light = lighter(text)
         if light != pages[name]:
