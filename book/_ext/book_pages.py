@@ -132,6 +132,10 @@ def lighter(page: str) -> str:
 # div, after the equation number if it has one. TeX is HTML-escaped in the page.
 MATH = re.compile(r'<(?P<tag>span|div) class="math notranslate nohighlight"(?P<attrs>[^>]*)>'
                   r'(?P<eqno>\s*<span class="eqno">.*?</span>)?(?P<tex>\s*\\[(\[].*?)</(?P=tag)>', re.S)
+# A display formula wider than the page scrolls (MathJax's overflow-x: auto), and a region that
+# scrolls must be reachable from the keyboard (WCAG 2.1.1; axe's scrollable-region-focusable).
+# MathJax in a browser puts every formula in the tab order (for its menu); here the displayed
+# ones, which are the ones that can scroll, are.
 # What loads MathJax in the browser: its configuration and its script (only on pages with maths).
 MATHJAX_SCRIPTS = re.compile(r'\s*<script>window\.MathJax = .*?</script>'
                              r'|\s*<script[^>]*src="[^"]*/mathjax/tex-[a-z-]+\.js[^"]*"></script>')
@@ -197,8 +201,11 @@ def prerender_math(pages: dict[str, str], fonts: dict[str, str]) -> dict[str, st
         rendered = iter(typeset["html"])
 
         def put(match, rendered=rendered):
+            math = next(rendered)
+            if match["tag"] == "div":  # a wide display scrolls: the keyboard can reach it
+                math = math.replace("<mjx-container ", '<mjx-container tabindex="0" ', 1)
             return (f'<{match["tag"]} class="math notranslate nohighlight"{match["attrs"]}>'
-                    f'{match["eqno"] or ""}{next(rendered)}</{match["tag"]}>')
+                    f'{match["eqno"] or ""}{math}</{match["tag"]}>')
 
         text = MATH.sub(put, pages[name])
         left = text.count('class="math notranslate nohighlight"') - len(typeset["html"])
