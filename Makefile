@@ -92,7 +92,7 @@ lane-book: setup chromium
 	$(MAKE) --no-print-directory book || { mkdir -p $(BUILD) && touch $(LANE_A).failed; exit 1; }
 	touch $(LANE_A).built
 	$(MAKE) --no-print-directory pdf
-	$(PYTEST_REST) -m built $(foreach t,$(BUILT_IN_LANE_B),--ignore=$(t))
+	$(PYTEST_REST) -m "built and not lighthouse" $(foreach t,$(BUILT_IN_LANE_B),--ignore=$(t))
 
 lane-notebooks: setup chromium $(VENV)-colab/.installed
 	$(PY) -m pytest --durations=12 $(NOTEBOOK_TESTS)
@@ -146,6 +146,8 @@ serve:
 bench: setup chromium
 	$(PY) bench/run.py
 	$(PY) scripts/lighthouse.py --json $(BUILD)/lighthouse.json
+	# issue 24's targets on the three heaviest chapter pages of each edition (not yet met: see the test)
+	$(PY) -m pytest -m lighthouse -s tests/test_lighthouse.py
 
 clean:
 	rm -rf $(BUILD) $(VENDOR)

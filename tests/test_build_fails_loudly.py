@@ -1,14 +1,17 @@
 """The book's build settings turn a failing notebook into a failed build that shows the cell's
-traceback (by default Jupyter Book only warns). Builds a two-page book with our _config.yml."""
+traceback (by default Jupyter Book only warns). Builds a two-page book with our _config.yml.
+A formula MathJax cannot typeset fails the build too (the maths is typeset at build time)."""
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import shutil
 import subprocess
 import sys
 
 import nbformat
+import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -41,3 +44,27 @@ def test_a_notebook_error_fails_the_build_and_shows_the_traceback(tmp_path):
     assert run.returncode != 0, output[-2000:]
     assert "ValueError" in output and "scores have shape (3, 4)" in output, output[-2000:]
     assert "inner()" in output, "the failing cell's traceback is not shown"
+
+
+def test_a_tex_error_fails_the_build_and_names_the_formula():
+    """The maths is typeset at build time (book/_ext/book_pages.py, MathJax in Node): a formula
+    MathJax cannot typeset, or a macro TeX does not know, stops the build and is named; a good
+    formula comes out as MathJax's CommonHTML with its MathML for screen readers."""
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    head = '<html><head><script>window.MathJax = {"options": {}}</script>\n</head><body>'
+
+    def page(tex):
+        math = f'<span class="math notranslate nohighlight">\\({tex}\\)</span>'
+        return f"{head}<p>Scores {math}.</p></body></html>"
+
+    good = book_pages.prerender_math({"a.html": page(r"QK^\top / \sqrt{d_k} &lt; 1")}, {"a.html": "f"})
+    html = good["a.html"]
+    assert "<mjx-container" in html and "<mjx-assistive-mml" in html and "<msqrt>" in html, html[:500]
+    assert "window.MathJax" not in html and '<style id="sa-math">' in html
+    bad = [(r"\frac{1}{2", "Missing close brace"), (r"\softmaxx(x)", "Undefined control sequence")]
+    for tex, message in bad:
+        with pytest.raises(book_pages.MathError, match=message) as failure:
+            book_pages.prerender_math({"b.html": page(tex)}, {"b.html": "f"})
+        assert "b.html" in str(failure.value) and tex in str(failure.value).replace("\\\\", "\\")
