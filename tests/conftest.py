@@ -21,8 +21,9 @@ BUILT = ROOT / "_build" / "html"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "built: needs the built book in _build/html (make book)")
-    config.addinivalue_line("markers", "lighthouse: Lighthouse's mobile audit of the built book against "
-                            "issue 24's targets (tests/test_lighthouse.py): make bench runs it, make test not yet")
+    config.addinivalue_line("markers", "lighthouse: Lighthouse's mobile audit of the built book "
+                            "against issue 24's targets (tests/test_lighthouse.py): "
+                            "make bench runs it, make test not yet")
     config.addinivalue_line("markers", "packaging: the slow packaging test (builds the sdist and wheel, "
                             "installs the wheel in a fresh venv): tests/test_release.py")
 
