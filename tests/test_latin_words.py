@@ -36,7 +36,7 @@ EXPLORERS = ROOT / "_build" / "explorers"
 
 # A Latin word: letters, with digits, _, ., ' or - inside ("local-p", "float32", "d_k").
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.'’-]*[A-Za-z0-9_]|[A-Za-z]")
-QUOTED = re.compile(r"'[^'\n]*'|‘[^’\n]*’|“[^”\n]*”|「[^」\n]*」")
+QUOTED = re.compile(r"'[^'\n]*'|‘[^’\n]*’|“[^”\n]*”|「[^」\n]*」|\[[A-Z]+\]")  # [CLS]: a special token
 
 CODE = {  # written as code in Chinese text too
     "softmax": "the function's name, kept as written (book/locales/zh_CN/terms.yml)",
@@ -58,6 +58,8 @@ NAMES = {  # proper names and acronyms the Chinese text keeps
     "BERT": "a model's name",
     "GPT": "a model's name",
     "RoPE": "the method's name, as 苏剑林 writes it beside 旋转式位置编码",
+    "ALiBi": "the method's name (Press et al.), kept as Chinese writing keeps it",
+    "NTK-aware": "bloc97's name for the scaling of RoPE's base, kept as Chinese writing keeps it",
     "MLP": "the additive score's network, as d2l-zh writes it",
     "FFN": "the feed-forward block, as d2l-zh writes it",
     "SGD": "stochastic gradient descent, as Chinese writing abbreviates it",
