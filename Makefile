@@ -66,12 +66,14 @@ chromium:
 	command -v chromium >/dev/null && command -v pdftoppm >/dev/null && fc-list | grep -q "Noto Sans CJK" || \
 	  (apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk poppler-utils)
 
-# make test keeps both cores busy in two lanes. Lane A: the book build, then the PDF, then the
-# tests that read the built book (marked "built") except those in BUILT_IN_LANE_B. Lane B: the
-# reader-notebook runs (JupyterLab, Colab's versions), then every other test (the package, the
-# chapter contract, the release), then, once lane A has built the book (it leaves
+# make test keeps both cores busy in two lanes, one per core, each starting as soon as what it
+# needs is installed (the environments install in parallel). Lane A: the book build, then the
+# PDF, then the tests that read the built book (marked "built") except those in BUILT_IN_LANE_B,
+# then the packaging test (marked "packaging": the wheel in a fresh venv). Lane B: lint and the
+# ipywidgets-7 tests, the reader-notebook runs (JupyterLab, Colab's versions), every other test
+# (the package, the chapter contract), then, once lane A has built the book (it leaves
 # $(BUILD)/.lane-a.built, or .lane-a.failed), the built-book tests of BUILT_IN_LANE_B, which do
-# not read the PDF. The split keeps the two lanes about equally long.
+# not read the PDF. The split keeps the two lanes about equally long (see README, Measured).
 # Every kernel runs one thread, so that no lane's threads wait on the other's.
 # The three executions of every chapter are three machines, so that each claim about a trained
 # model or a timing is checked on more than one: the build uses this CPU's own kernels; JupyterLab's
@@ -83,8 +85,6 @@ PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest --durations=12
 PYTEST_REST := $(PYTEST) tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
 LANE_A := $(BUILD)/.lane-a
 test:
-	$(MAKE) --no-print-directory -j2 setup chromium $(VENV)-w7/.installed $(VENV)-colab/.installed
-	$(MAKE) --no-print-directory lint test-widgets7
 	rm -f $(LANE_A).built $(LANE_A).failed
 	$(MAKE) --no-print-directory --output-sync=target -j2 lane-book lane-notebooks
 
@@ -92,11 +92,12 @@ lane-book: setup chromium
 	$(MAKE) --no-print-directory book || { mkdir -p $(BUILD) && touch $(LANE_A).failed; exit 1; }
 	touch $(LANE_A).built
 	$(MAKE) --no-print-directory pdf
-	$(PYTEST_REST) -m "built and not lighthouse" $(foreach t,$(BUILT_IN_LANE_B),--ignore=$(t))
+	$(PYTEST_REST) -m "(built and not lighthouse) or packaging" $(foreach t,$(BUILT_IN_LANE_B),--ignore=$(t))
 
-lane-notebooks: setup chromium $(VENV)-colab/.installed
+lane-notebooks: setup chromium $(VENV)-colab/.installed $(VENV)-w7/.installed
+	$(MAKE) --no-print-directory lint test-widgets7
 	$(PY) -m pytest --durations=12 $(NOTEBOOK_TESTS)
-	$(PYTEST_REST) -m "not built"
+	$(PYTEST_REST) -m "not built and not packaging"
 	@until test -e $(LANE_A).built -o -e $(LANE_A).failed; do sleep 5; done
 	@test -e $(LANE_A).built || { echo "lane B: lane A did not build the book, so its built-book tests cannot run"; exit 1; }
 	$(PYTEST) -m built $(BUILT_IN_LANE_B)
