@@ -10,11 +10,20 @@ test_explorers_built.py on the built book). Not a test module: no test imports a
 - ``ALIGNMENT_JS``: the same alignment check alone.
 - ``expected_texts(panel)``: what the page must show for a panel of a sweep dump.
 - ``rgb(hex)``: '#rrggbb' as three ints.
+- ``book_pages(built_html)``: every page of the built book, both editions.
+- ``offline_context(browser, server, mode)``: a browser context and page that may only talk to
+  the local book server, recording what else it asked for, its console errors and its failed
+  requests (``page.sa_external``, ``sa_console_errors``, ``sa_failed``).
+- ``LOAD_FACTS``: what a loaded page shows (typeset maths, images, explorer controls).
+- axe-core's run (``prepare_for_axe``, ``RUN_AXE``, ``TO_DARK``): conftest's ``page_tour``
+  loads every page once for tests/test_book_built.py and tests/test_accessibility.py.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pathlib
+from urllib.parse import urlparse
 
 from utils.panels import MAX_TABLE_CELLS, format_number
 
@@ -132,3 +141,112 @@ def expected_texts(panel: dict):
 def rgb(hex_colour: str) -> list:
     """'#rrggbb' as [r, g, b] ints."""
     return [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+
+
+def book_pages(built_html: pathlib.Path) -> list[str]:
+    """Every page of the built book, both editions (the Chinese one under zh/), as paths relative
+    to its root (toc pages, indexes, search), except those that only redirect (index.html)."""
+    skip = ("_static", "_sources", "_images", "jupyter_execute", "_sphinx_design_static")
+    return sorted(p.relative_to(built_html).as_posix() for p in built_html.rglob("*.html")
+                  if not set(p.relative_to(built_html).parts) & set(skip)
+                  and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000])
+
+
+def offline_context(browser, server: str, mode: str | None = None, width: int = 1280, height: int = 900):
+    """(context, page): a page that may only talk to the local book server.
+
+    Every request to another host is aborted and recorded in ``page.sa_external``; console
+    errors and uncaught exceptions go to ``page.sa_console_errors``; requests that failed
+    (including local 404s) go to ``page.sa_failed``. ``mode`` ("light" or "dark"): the theme's
+    colour mode, set the theme's own way (it reads the reader's choice from localStorage).
+    """
+    local = urlparse(server).netloc
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if mode is not None:
+        context.add_init_script(f"localStorage.setItem('mode', '{mode}');")
+    page = context.new_page()
+    page.sa_server = server
+    page.sa_external, page.sa_console_errors, page.sa_failed = [], [], []
+
+    def route(r):
+        url = urlparse(r.request.url)
+        if url.scheme in ("data", "blob") or url.netloc == local:
+            r.continue_()
+        else:
+            page.sa_external.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and page.sa_console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.sa_console_errors.append(str(e)))
+    # A request cancelled because the page navigated away (ERR_ABORTED: e.g. the previous
+    # page's favicon, fetched after its load) is not a failure; a missing file still shows up
+    # as a 4xx response below, and a request to another host in sa_external.
+    page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and page.sa_failed.append(
+        f"{r.failure} {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and page.sa_failed.append(f"{r.status} {r.url}"))
+    return context, page
+
+
+# What a loaded page shows: typeset formulas (and MathJax errors), images that did not load,
+# and each explorer's controls with whether each is visible.
+LOAD_FACTS = """() => ({
+    theme: document.documentElement.dataset.theme,
+    math: document.querySelectorAll('mjx-container').length,
+    merror: document.querySelectorAll('mjx-merror').length,
+    images: document.images.length,
+    broken: Array.from(document.images).filter(im => !im.complete || im.naturalWidth === 0).map(im => im.src),
+    explorers: Array.from(document.querySelectorAll('.sa-explorer')).map(root => ({
+        name: root.dataset.explorer,
+        controls: Array.from(root.querySelectorAll('[data-control]')).map(c => {
+            const box = c.getBoundingClientRect(), s = getComputedStyle(c);
+            return box.width > 0 && box.height > 0 && s.visibility !== 'hidden';
+        })})),
+})"""
+
+# -- axe-core (tests/test_accessibility.py) ------------------------------------------------
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]  # 2.2 AA: target size (24 x 24 px)
+# The rules whose verdict depends on the colours: the dark mode changes only colours (the theme's
+# CSS variables; the DOM is the same), so the dark run checks these and the light run checks all.
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+CONTENT = "article.bd-article"  # the page itself: the theme's <article> inside <main>, without the toolbar
+
+HIDE_CANVASES = "canvas.sa-paint { display: none !important; }"
+# The theme's colours change with CSS transitions (e.g. the search button's background when the
+# dark mode is applied on load): axe must see the colours a reader sees once they have settled,
+# not a frame in between (a clean run once caught the search button at 3.49:1 mid-transition).
+NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+
+# Every explorer's table brought up to its state (the idle step of the static script) before
+# axe looks at the cells.
+SETTLE = """async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+    for (const root of document.querySelectorAll('.sa-explorer')) if (root.saSync) root.saSync();
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
+# The theme's colour-mode button, as a reader presses it: it cycles auto / dark / light.
+TO_DARK = """async () => {
+    const button = document.querySelector('.theme-switch-button');
+    for (let i = 0; i < 3 && document.documentElement.dataset.mode !== 'dark'; i++) button.click();
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
+RUN_AXE = """async ([type, values]) => {
+    const result = await axe.run(document, {runOnly: {type: type, values: values},
+                                            resultTypes: ['violations']});
+    return result.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200),
+                                  summary: n.failureSummary.slice(0, 300),
+                                  content: !!document.querySelector(n.target.join(' '))
+                                           ?.closest('CONTENT')}))}));
+}""".replace("CONTENT", CONTENT)
+
+
+def prepare_for_axe(page, server: str) -> None:
+    """Hide the canvases, stop transitions, bring every explorer's table up to its state, and
+    inject axe-core (vendored by the Makefile) into a loaded page of the built book."""
+    page.add_style_tag(content=HIDE_CANVASES + "\n" + NO_TRANSITIONS)
+    page.evaluate(SETTLE)
+    page.add_script_tag(url=f"{server}/_static/vendor/axe.min.js")

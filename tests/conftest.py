@@ -10,10 +10,20 @@ import functools
 import http.server
 import pathlib
 import threading
-from urllib.parse import urlparse
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_FLAGS
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    COLOUR_RULES,
+    LOAD_FACTS,
+    RUN_AXE,
+    TAGS,
+    TO_DARK,
+    book_pages,
+    offline_context,
+    prepare_for_axe,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILT = ROOT / "_build" / "html"
@@ -79,34 +89,37 @@ def browser():
 
 @pytest.fixture()
 def offline_page(browser, book_server):
-    """A page that may only talk to the local book server.
-
-    Every request to another host is aborted and recorded in ``page.sa_external``; console
-    errors and uncaught exceptions go to ``page.sa_console_errors``; requests that failed
-    (including local 404s) go to ``page.sa_failed``.
-    """
-    local = urlparse(book_server).netloc
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.sa_server = book_server
-    page.sa_external, page.sa_console_errors, page.sa_failed = [], [], []
-
-    def route(r):
-        url = urlparse(r.request.url)
-        if url.scheme in ("data", "blob") or url.netloc == local:
-            r.continue_()
-        else:
-            page.sa_external.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and page.sa_console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.sa_console_errors.append(str(e)))
-    # A request cancelled because the page navigated away (ERR_ABORTED: e.g. the previous
-    # page's favicon, fetched after its load) is not a failure; a missing file still shows up
-    # as a 4xx response below, and a request to another host in sa_external.
-    page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and page.sa_failed.append(
-        f"{r.failure} {r.url}"))
-    page.on("response", lambda r: r.status >= 400 and page.sa_failed.append(f"{r.status} {r.url}"))
+    """A page that may only talk to the local book server (browser_helpers.offline_context)."""
+    context, page = offline_context(browser, book_server)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def page_tour(built_html, book_server, browser):
+    """Every page of the built book (both editions) loaded once, offline, in the light mode:
+    {page: facts}. Its load (``external`` requests, ``console_errors``, ``failed`` requests,
+    LOAD_FACTS: maths, images, explorer controls), read before anything is added to the page;
+    then axe-core's violations (``axe``): every WCAG A/AA rule in the light mode, then the
+    reader's own switch to the dark mode (the theme's button) and the colour rules again.
+    tests/test_book_built.py and tests/test_accessibility.py both read it: one load per page."""
+    assert (built_html / "_static" / "vendor" / "axe.min.js").is_file(), \
+        "axe-core is not in the built book: the Makefile copies it from node_modules"
+    tour = {}
+    for rel in book_pages(built_html):
+        context, page = offline_context(browser, book_server, mode="light")
+        try:
+            page.goto(f"{book_server}/{rel}", wait_until="load")
+            facts = page.evaluate(LOAD_FACTS)
+            facts.update(external=list(page.sa_external), console_errors=list(page.sa_console_errors),
+                         failed=list(page.sa_failed))
+            assert facts["theme"] == "light", rel
+            prepare_for_axe(page, book_server)
+            facts["axe"] = {"light": page.evaluate(RUN_AXE, ["tag", TAGS])}
+            page.evaluate(TO_DARK)
+            assert page.evaluate("document.documentElement.dataset.theme") == "dark", rel
+            facts["axe"]["dark"] = page.evaluate(RUN_AXE, ["rule", COLOUR_RULES])
+        finally:
+            context.close()
+        tour[rel] = facts
+    return tour

@@ -22,15 +22,9 @@ import pathlib
 import re
 
 import pytest
+from browser_helpers import book_pages, offline_context, prepare_for_axe
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]  # 2.2 AA: target size (24 x 24 px)
-MODES = ["light", "dark"]
-# The rules whose verdict depends on the colours: the dark mode changes only colours (the theme's
-# CSS variables; the DOM is the same), so the dark run checks these and the light run checks all.
-COLOUR_RULES = ["color-contrast", "link-in-text-block"]
-CONTENT = "article.bd-article"  # the page itself: the theme's <article> inside <main>, without the toolbar
-
 # What the theme (sphinx-book-theme 1.3 / pydata-sphinx-theme 0.17) gets wrong in its own
 # chrome and the book cannot fix: (axe rule id, a regular expression the node's CSS selector
 # must match, why). Each is checked to still be needed (a stale exception fails). None is
@@ -40,53 +34,12 @@ CONTENT = "article.bd-article"  # the page itself: the theme's <article> inside 
 EXCEPTIONS: list[tuple[str, str, str]] = [
 ]
 
-HIDE_CANVASES = "canvas.sa-paint { display: none !important; }"
-# The theme's colours change with CSS transitions (e.g. the search button's background when the
-# dark mode is applied on load): axe must see the colours a reader sees once they have settled,
-# not a frame in between (a clean run once caught the search button at 3.49:1 mid-transition).
-NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
 
-# Every explorer's table brought up to its state (the idle step of the static script) before
-# axe looks at the cells.
-SETTLE = """async () => {
-    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-    for (const root of document.querySelectorAll('.sa-explorer')) if (root.saSync) root.saSync();
-    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-}"""
-
-RUN_AXE = """async ([type, values]) => {
-    const result = await axe.run(document, {runOnly: {type: type, values: values},
-                                            resultTypes: ['violations']});
-    return result.violations.map(v => ({
-        id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200),
-                                  summary: n.failureSummary.slice(0, 300),
-                                  content: !!document.querySelector(n.target.join(' '))
-                                           ?.closest('CONTENT')}))}));
-}""".replace("CONTENT", CONTENT)
-
-
-def book_pages(built_html: pathlib.Path) -> list[str]:
-    """Every page of the built book, both editions (the Chinese one under zh/), as paths relative
-    to its root (toc pages, index, search), except index.html, which only redirects."""
-    skip = ("_static", "_sources", "_images", "jupyter_execute", "_sphinx_design_static")
-    return sorted(str(p.relative_to(built_html)) for p in built_html.rglob("*.html")
-                  if not set(p.relative_to(built_html).parts) & set(skip)
-                  and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000])
-
-
-def open_page(browser, server: str, rel: str, mode: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server)
-                  or r.request.url.startswith("data:") else r.abort())
-    # The theme's own mechanism: it reads the reader's choice from localStorage on load.
-    context.add_init_script(f"localStorage.setItem('mode', '{mode}');")
-    page = context.new_page()
+def open_page(browser, server: str, rel: str):
+    """A page of the built book in the light mode, offline, ready for axe."""
+    context, page = offline_context(browser, server, mode="light")
     page.goto(f"{server}/{rel}", wait_until="load")
-    assert page.evaluate("document.documentElement.dataset.theme") == mode, (rel, mode)
-    page.add_style_tag(content=HIDE_CANVASES + "\n" + NO_TRANSITIONS)
-    page.evaluate(SETTLE)
-    page.add_script_tag(url=f"{server}/_static/vendor/axe.min.js")
+    prepare_for_axe(page, server)
     return context, page
 
 
@@ -98,20 +51,10 @@ def excepted(rule: str, target: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def axe_results(built_html, book_server, browser):
-    """{(page, mode): [violation, ...]} for every built page in both modes."""
-    assert (built_html / "_static" / "vendor" / "axe.min.js").is_file(), \
-        "axe-core is not in the built book: the Makefile copies it from node_modules"
-    results = {}
-    for rel in book_pages(built_html):
-        for mode in MODES:
-            context, page = open_page(browser, book_server, rel, mode)
-            try:
-                results[(rel, mode)] = page.evaluate(RUN_AXE, ["tag", TAGS] if mode == "light"
-                                                     else ["rule", COLOUR_RULES])
-            finally:
-                context.close()
-    return results
+def axe_results(page_tour):
+    """{(page, mode): [violation, ...]} for every built page in both modes (conftest's page_tour
+    loads each page once: every rule in the light mode, the colour rules again in the dark)."""
+    return {(rel, mode): facts["axe"][mode] for rel, facts in page_tour.items() for mode in ("light", "dark")}
 
 
 def summarise(results) -> list[dict]:
@@ -154,7 +97,7 @@ def test_axe_sees_the_heatmap_cells_once_the_canvases_are_hidden(built_html, boo
     or violations, not "incomplete"), and a cell made unreadable on purpose is reported."""
     rel = next(p for p in book_pages(built_html) if p.startswith("chapters/")
                and "sa-table" in (built_html / p).read_text(encoding="utf-8"))
-    context, page = open_page(browser, book_server, rel, "light")
+    context, page = open_page(browser, book_server, rel)
     try:
         seen = page.evaluate("""async () => {
             const td = document.querySelector('.sa-explorer table.sa-table td:not(.sa-masked)');

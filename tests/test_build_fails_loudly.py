@@ -68,3 +68,31 @@ def test_a_tex_error_fails_the_build_and_names_the_formula():
         with pytest.raises(book_pages.MathError, match=message) as failure:
             book_pages.prerender_math({"b.html": page(tex)}, {"b.html": "f"})
         assert "b.html" in str(failure.value) and tex in str(failure.value).replace("\\\\", "\\")
+
+
+def test_a_print_cut_into_stream_chunks_comes_out_as_one_line():
+    """The kernel cuts printed text into chunks wherever it flushes; under load that can be in
+    the middle of a ``print``. MyST-NB's merge puts a newline after every chunk; the book's merge
+    (book/_ext/book_pages.py) joins them as written, so the page, and the Chinese edition's
+    line-by-line translation, see the line the code printed."""
+    from myst_nb.core import render
+    from nbformat import NotebookNode
+
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    chunks = [NotebookNode(output_type="stream", name="stdout", text="picks in sample 1:"),
+              NotebookNode(output_type="stream", name="stdout", text=" {'cat': 'kitten'}\nnext "),
+              NotebookNode(output_type="display_data", data={"text/plain": "x"}, metadata={}),
+              NotebookNode(output_type="stream", name="stdout", text="line\n")]
+    assert render.coalesce_streams([dict(c) for c in chunks])[0]["text"].count("\n") > 2  # MyST-NB's own
+    original = render.coalesce_streams
+    try:
+        book_pages._install_stream_merging()
+        book_pages._install_stream_merging()  # twice (a second build in one process): still one merge
+        merged = render.coalesce_streams([NotebookNode(c) for c in chunks])
+    finally:
+        render.coalesce_streams = original
+    assert [o["output_type"] for o in merged] == ["stream", "display_data"]
+    assert merged[0]["text"] == "picks in sample 1: {'cat': 'kitten'}\nnext line\n"
+    assert chunks[0]["text"] == "picks in sample 1:"  # the executed notebook is left as it was
