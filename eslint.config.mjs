@@ -1,11 +1,11 @@
-// ESLint for the explorer's script (utils/static/*.js), run by `make lint` (part of `make test`).
+// ESLint for the explorer's script (utils/explorer/static/*.js), run by `make lint` (part of `make test`).
 // The script is inlined into pages as a classic <script>, so it is linted as one.
 import js from "@eslint/js";
 
 export default [
   js.configs.recommended,
   {
-    files: ["utils/static/**/*.js"],
+    files: ["utils/explorer/static/**/*.js"],
     languageOptions: {
       ecmaVersion: 2017,
       sourceType: "script",

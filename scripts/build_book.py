@@ -13,7 +13,10 @@ Execution: ``_config.yml`` executes through Jupyter Book's cache (``_build/.jupy
 ``make book`` empties the cache first, so the English build executes every chapter; the Chinese
 build then finds every notebook in the cache and executes nothing. What the outputs say in
 Chinese (printed sentences, figures, explorers) is made during that one execution, or from its
-printed text, by ``utils.i18n`` and ``book/_ext/book_i18n.py``.
+printed text, by ``utils.i18n`` and ``book/_ext/book_i18n.py``. The chapters' kernels start
+with ``utils.i18n.install_from_environment()`` (an IPython start-up file under ``_build/ipython``,
+``IPYTHONDIR``): in a translating build (``SA_TRANSLATE``, ``make book``) every figure a chapter
+shows is then also drawn in Chinese. Importing ``utils`` runs nothing.
 
 Options: ``--toc FILE`` (a smaller table of contents), ``--out DIR``, ``--no-execute`` (pages
 without outputs: quick checks of the translated text).
@@ -39,6 +42,23 @@ EDITIONS = {  # language -> (output folder under _build/html and under html.base
 # taken by another process meanwhile (ZMQError: Address already in use).
 KERNEL_RACE = "Kernel died before replying to kernel_info"
 
+# Run by every chapter's kernel as it starts (IPython's start-up files, IPYTHONDIR).
+STARTUP = """# Written by scripts/build_book.py: in a translating build (SA_TRANSLATE and SA_I18N_DUMP set),
+# every figure a chapter shows is also drawn in the other language (utils.i18n).
+from utils.i18n import install_from_environment
+
+install_from_environment()
+"""
+
+
+def kernel_startup() -> pathlib.Path:
+    """An IPython folder whose start-up file installs the build's output translation."""
+    folder = ROOT / "_build" / "ipython"
+    startup = folder / "profile_default" / "startup" / "00-outputs-in-both-languages.py"
+    startup.parent.mkdir(parents=True, exist_ok=True)
+    startup.write_text(STARTUP, encoding="utf-8")
+    return folder
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -51,6 +71,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     os.chdir(ROOT)
+    os.environ["IPYTHONDIR"] = str(kernel_startup())  # the kernels MyST-NB starts inherit it
     import yaml
     from jupyter_book.sphinx import build_sphinx
 

@@ -6,8 +6,8 @@
     python scripts/i18n.py outputs           # after make book: update the output catalogs
 
 Two kinds of catalog. The text catalogs (``book/locales/...``) are Sphinx's. The output catalogs
-(``utils/locales/zh_CN/<chapter>.po``) hold what the code prints and draws, with numbers taken
-out (``utils/i18n.py`` explains); ``outputs`` rebuilds them from the messages the last Chinese
+(``utils/i18n/locales/zh_CN/<chapter>.po``) hold what the code prints and draws, with numbers taken
+out (``utils/i18n/__init__.py`` explains); ``outputs`` rebuilds them from the messages the last Chinese
 build met (``_build/i18n/zh_CN/messages.json``), keeping every translation that still applies.
 A message made only of code and data (``torch.Size([{0}, {1}])``, ``True``) is kept as it is.
 A message whose comment starts with "alternative" (what a run prints when a timing goes the
@@ -40,7 +40,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "book" / "locales"
 LANG = "zh_CN"
 CATALOGS = LOCALES / LANG / "LC_MESSAGES"
-OUTPUTS = ROOT / "utils" / "locales" / LANG
+OUTPUTS = ROOT / "utils" / "i18n" / "locales" / LANG
 POT = ROOT / "_build" / "gettext"
 MET = ROOT / "_build" / "i18n" / LANG / "messages.json"
 # Words of printed code and data, not of sentences: a message made only of these stays as it is.

@@ -25,7 +25,7 @@ import contextlib
 import pathlib
 from urllib.parse import urlparse
 
-from utils.panels import MAX_TABLE_CELLS, format_number
+from utils.style import MAX_TABLE_CELLS, format_number
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

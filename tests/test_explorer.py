@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from utils.explorer import Dropdown, Explorer, Slider, Toggle
-from utils.panels import Bars, Curve, Heatmap, Panel, Readout, render
+from utils.explorer.panels import Bars, Curve, Heatmap, Panel, Readout, panels_figure, render
 
 TOKENS = ["a", "b", "c", "d"]
 
@@ -236,7 +236,7 @@ def test_curves_and_bars_render_and_validate():
 
 # -- one formatter, one text-colour rule, one class per panel type -----------------------------
 def test_numbers_that_round_to_zero_print_without_a_minus_sign():
-    from utils.panels import format_number
+    from utils.style import format_number
 
     assert format_number("{:.2f}", -0.0) == "0.00"
     assert format_number("{:.2f}", -0.004) == "0.00"
@@ -264,7 +264,7 @@ def chapter_cmaps():
 def test_cell_text_contrasts_at_least_4_5_to_1_on_every_level_of_every_colour_map(cmap):
     from matplotlib import colormaps
 
-    from utils.panels import INKS, contrast_ratio, text_colour
+    from utils.style import INKS, contrast_ratio, text_colour
 
     cm = colormaps[cmap]
     levels = np.round(cm(np.arange(cm.N))[:, :3] * 255) / 255  # the 8-bit colours pages show
@@ -278,8 +278,6 @@ def test_cell_text_contrasts_at_least_4_5_to_1_on_every_level_of_every_colour_ma
 def test_png_and_html_show_the_same_texts_in_the_same_colours():
     """The PNG (matplotlib, Panel.draw) and the HTML table share the formatter and colour rule."""
     from matplotlib.colors import to_hex
-
-    from utils.plotting import panels_figure
 
     rng = np.random.default_rng(1)
     S = np.round(rng.normal(size=(5, 5)), 3)
@@ -340,16 +338,26 @@ def test_a_new_panel_type_is_one_class(tmp_path, monkeypatch):
     record = json.loads((tmp_path / "test-stars.json").read_text())
     assert [s["panels"][0] for s in record["states"]] == [
         {"type": "stars", "title": "stars", "n": n} for n in (1, 2, 3)]
-    from utils.plotting import panels_figure
-
     assert panels_figure(ex.panels()).axes[0].texts[0].get_text() == "**"
     monkeypatch.setenv("SA_STATIC_EXPLORERS", "1")
     assert base64.b64decode(ex._repr_mimebundle_()["image/png"])[:4] == b"\x89PNG"
 
 
-def test_an_unknown_or_incomplete_panel_fails_loudly():
-    from utils.plotting import panels_figure
+def test_a_new_panel_type_speaks_chinese_with_no_edit_elsewhere(monkeypatch):
+    """A panel's words are its own (``Panel.translated``: its title by default): the made-up
+    type comes out in Chinese in a Chinese kernel, and the original panel is left in English."""
+    from utils import i18n
 
+    stars = Stars(2, "soft weights")  # a title the output catalogs translate (chapter 7)
+    chinese = i18n.translate_panel(stars, "zh_CN")
+    assert chinese.title == i18n.translate("soft weights", "zh_CN") != "soft weights"
+    assert chinese.n == 2 and stars.title == "soft weights"
+    ex = Explorer(lambda n: [Stars(n, "soft weights")], [Slider("n", [1, 2])], name="test-stars-zh")
+    monkeypatch.setattr(i18n, "_language", "zh_CN")
+    assert f'data-title="{chinese.title}"' in ex.render()
+
+
+def test_an_unknown_or_incomplete_panel_fails_loudly():
     with pytest.raises(TypeError, match="not a panel"):
         render([Readout({"a": 1}), "a string"])
     with pytest.raises(TypeError, match="not a panel"):
@@ -375,17 +383,17 @@ def test_script_and_style_come_from_the_package_files_and_no_py_file_holds_js_or
     import pathlib
 
     import utils
-    from utils.explorer import SWITCH_JS
-    from utils.panels import CSS
+    from utils.explorer.core import SWITCH_JS
+    from utils.explorer.panels import CSS
 
     package = pathlib.Path(utils.__file__).parent
-    js = (package / "static" / "explorer.js").read_text(encoding="utf-8")
-    css = (package / "static" / "explorer.css").read_text(encoding="utf-8")
+    js = (package / "explorer" / "static" / "explorer.js").read_text(encoding="utf-8")
+    css = (package / "explorer" / "static" / "explorer.css").read_text(encoding="utf-8")
     page = make().static_html()
     assert SWITCH_JS == js and f"<script>{js}</script>" in page
     assert CSS == css and f"<style>{css}</style>" in page
     assert "var(--sa-cell-border)" in css and '"--sa-cell-border"' in js  # colours as data
-    for path in package.glob("*.py"):
+    for path in package.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for marker in ("function (", "addEventListener", "querySelector", "getContext(", "{display:",
                        "border-collapse", ".replace(\"CELL_BORDER"):
@@ -407,7 +415,8 @@ def test_no_test_imports_another_test_or_a_private_name():
 
 
 def test_the_masked_cells_dot_contrasts_at_least_4_5_to_1_with_both_stripes():
-    from utils.panels import CSS, contrast_ratio
+    from utils.explorer.panels import CSS
+    from utils.style import contrast_ratio
 
     def colour(name):
         value = re.search(rf"{name}:\s*#(\w+);", CSS).group(1)

@@ -141,7 +141,7 @@ def test_a_figure_is_drawn_in_chinese_and_left_as_it_was(monkeypatch):
 
 
 def test_explorer_panels_translate_words_not_numbers_or_tokens(monkeypatch):
-    from utils.panels import Heatmap, Readout
+    from utils.explorer import Heatmap, Readout
 
     monkeypatch.setitem(i18n._catalogs, "zh_CN", {"weights": "权重", "query": "查询",
                                                    "largest weight": "最大权重", "two words": "两个词"})
@@ -157,7 +157,7 @@ def test_explorer_panels_translate_words_not_numbers_or_tokens(monkeypatch):
 def test_a_readouts_one_word_text_is_translated_and_its_data_is_not(monkeypatch):
     """A string value is text, one word too (chapter 5's "none" was once shown in English);
     the values whose labels the panel names in data_keys are data and stay as they are."""
-    from utils.panels import Readout
+    from utils.explorer import Readout
 
     monkeypatch.setitem(i18n._catalogs, "zh_CN", {"fully masked rows": "完全被掩蔽的行", "none": "无",
                                                    "token": "词元"})
@@ -169,7 +169,7 @@ def test_a_readouts_one_word_text_is_translated_and_its_data_is_not(monkeypatch)
 
 
 def test_every_output_catalog_entry_formats(tmp_path):
-    for path in sorted((ROOT / "utils" / "locales" / "zh_CN").glob("*.po")):
+    for path in sorted((ROOT / "utils" / "i18n" / "locales" / "zh_CN").glob("*.po")):
         for msgid, msgstr in i18n.read_po(path).items():
             n = len(re.findall(r"\{(\d+)\}", msgid))
             msgstr.format(*["1"] * max(n, 1))  # raises on a broken placeholder

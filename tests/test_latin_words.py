@@ -1,7 +1,7 @@
 """Every word a Chinese page shows is Chinese, unless it is code, a token, a name, a unit or a number.
 
 The book build (``make book``) writes what it drew for the Chinese edition into
-``_build/i18n-dump/zh_CN`` (``SA_I18N_DUMP``, utils/i18n.py): every static explorer's Chinese
+``_build/i18n-dump/zh_CN`` (``SA_I18N_DUMP``, utils.i18n): every static explorer's Chinese
 page (``<sha>.html``: its title, controls and every state) and, for every figure, the messages
 its texts were drawn from (``<sha>.png.json``, checked in the catalogs' Chinese) and the tick
 labels it kept as data (``<sha>.png.data.json``: tokens such as "the"). It also writes every
@@ -159,7 +159,7 @@ def figure_failures(messages_by_figure, data_by_figure=None) -> list[str]:
 
 def _report(failures) -> str:
     head = (f"{len(failures)} Latin words on Chinese pages that are not code, data, names or units "
-            "(translate them in the chapter's utils/locales/zh_CN/*.po; mark a readout value that is "
+            "(translate them in the chapter's utils/i18n/locales/zh_CN/*.po; mark a readout value that is "
             "data with Readout(..., data_keys=[...]); or add a word with its reason to the allow-lists "
             "in tests/test_latin_words.py):")
     return "\n".join([head, *(f"  {f}" for f in sorted(set(failures)))])

@@ -19,7 +19,7 @@ def test_every_public_function_and_class_in_utils_names_its_chapter():
     import re
 
     missing = []
-    for path in sorted((ROOT / "utils").glob("*.py")):
+    for path in sorted((ROOT / "utils").rglob("*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
                 doc = ast.get_docstring(node) or ""

@@ -46,9 +46,9 @@ pytestmark = pytest.mark.packaging
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 MODULES = sorted(p.stem for p in (ROOT / "utils").glob("*.py") if p.stem != "__init__")
-STATIC = ["utils/static/explorer.css", "utils/static/explorer.js"]
-CATALOGS = sorted(f"utils/locales/zh_CN/{p.name}"
-                  for p in (ROOT / "utils" / "locales" / "zh_CN").glob("*.po"))
+STATIC = ["utils/explorer/static/explorer.css", "utils/explorer/static/explorer.js"]
+CATALOGS = sorted(f"utils/i18n/locales/zh_CN/{p.name}"
+                  for p in (ROOT / "utils" / "i18n" / "locales" / "zh_CN").glob("*.po"))
 # what only the book build and the tests use: none of it may be needed by the package
 EXTRAS_ONLY = ["pytest", "hypothesis", "playwright", "transformers", "tokenizers", "jupyter_book",
                "sphinx", "nbclient", "nbformat", "jupyterlab", "pypdf", "yaml", "jieba", "cffconvert"]
@@ -83,9 +83,10 @@ def dists(tmp_path_factory):
 
 
 def test_the_package_data_is_what_the_test_expects():
-    assert sorted(f"utils/static/{p.name}" for p in (ROOT / "utils" / "static").iterdir()
+    static = ROOT / "utils" / "explorer" / "static"
+    assert sorted(f"utils/explorer/static/{p.name}" for p in static.iterdir()
                   if p.suffix in (".js", ".css")) == STATIC
-    assert len(CATALOGS) >= 16 and "utils/locales/zh_CN/utils.po" in CATALOGS
+    assert len(CATALOGS) >= 16 and "utils/i18n/locales/zh_CN/utils.po" in CATALOGS
 
 
 def test_the_version_is_the_changelogs(dists):
@@ -168,8 +169,8 @@ CHECK = textwrap.dedent("""
 
     # an explorer, headless: its static page, with the packaged script and style sheet inlined
     from utils.explorer import Explorer, Heatmap, Slider
-    js = (here / "static" / "explorer.js").read_text(encoding="utf-8")
-    css = (here / "static" / "explorer.css").read_text(encoding="utf-8")
+    js = (here / "explorer" / "static" / "explorer.js").read_text(encoding="utf-8")
+    css = (here / "explorer" / "static" / "explorer.css").read_text(encoding="utf-8")
     page = Explorer(lambda a: [Heatmap([[a, 1 - a], [1 - a, a]], weights=True)],
                     [Slider("a", [0.0, 0.25, 0.5])], name="release-test").static_html()
     assert "<script>" + js + "</script>" in page and "<style>" + css + "</style>" in page

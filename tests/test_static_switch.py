@@ -1,4 +1,4 @@
-"""The static explorer's script (utils/static/explorer.js) in headless Chromium, on small pages
+"""The static explorer's script (utils/explorer/static/explorer.js) in headless Chromium, on small pages
 made here (no book build).
 
 The script shows a new state in two steps: at once it patches the page's nodes and paints
@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 from browser_helpers import MOVE_JS, RELAYOUT_JS, rgb, static_page
 
-from utils.explorer import Dropdown, Explorer, Heatmap, Readout, Slider, Toggle
-from utils.panels import render
+from utils.explorer import Dropdown, Explorer, Heatmap, Readout, Slider, Toggle, render
 
 TOKENS = ["a", "b", "c", "d", "e", "f"]
 

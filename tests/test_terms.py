@@ -2,7 +2,7 @@
 
 Fast (no build): reads the table and every Chinese catalog, the prose catalogs
 (book/locales/zh_CN/LC_MESSAGES/**/*.po, the glossary included) and the output catalogs
-(utils/locales/zh_CN/*.po), and fails on any forbidden variant outside its allowed exceptions,
+(utils/i18n/locales/zh_CN/*.po), and fails on any forbidden variant outside its allowed exceptions,
 naming the file, the start of the msgid and the variant found. Inline code, roles, maths and URLs
 do not count (a citation key or ``x.shape`` is code, not prose).
 """
@@ -23,7 +23,7 @@ TABLE = ROOT / "book" / "locales" / "zh_CN" / "terms.yml"
 GLOSSARY = ROOT / "book" / "glossary.md"
 GLOSSARY_PO = ROOT / "book" / "locales" / "zh_CN" / "LC_MESSAGES" / "book" / "glossary.po"
 PROSE = ROOT / "book" / "locales" / "zh_CN" / "LC_MESSAGES"
-OUTPUTS = ROOT / "utils" / "locales" / "zh_CN"
+OUTPUTS = ROOT / "utils" / "i18n" / "locales" / "zh_CN"
 
 # What is not prose: ``code``, `code` (roles' targets included), $$maths$$, $maths$, a URL, and the
 # message of a printed Python exception ("ValueError: ..." to the end of its line: Python's words).

@@ -5,7 +5,6 @@ is the value of the cell's last line (or passed to ``display``).
 
 - ``heatmap(ax, values, ...)``      one annotated heatmap on an existing Axes.
 - ``show_heatmaps(matrices, ...)``  a row (or grid) of heatmaps sharing labels, one colour bar each.
-- ``panels_figure(panels)``         an explorer's state (``utils.panels``) as a static picture.
 
 Use Latin tick labels: matplotlib's default font has no Chinese glyphs (the HTML explorers can
 show 早, 上, 好; figures label them zǎo, shàng, hǎo).
@@ -21,9 +20,9 @@ matplotlib.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight", "font.si
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .panels import as_panels, format_number, text_colour  # noqa: E402
+from .style import MASKED_GREY, MAX_ANNOTATED_CELLS, drawable, format_number, text_colour  # noqa: E402
 
-__all__ = ["heatmap", "show_heatmaps", "panels_figure", "figure"]
+__all__ = ["heatmap", "show_heatmaps", "figure"]
 
 
 def figure(n_rows: int = 1, n_cols: int = 1, width: float = 4.0, height: float = 3.2, **kw):
@@ -47,11 +46,11 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
     """
     values = np.asarray(values, dtype=float)
     shown = np.ma.masked_where(~np.asarray(mask, bool), values) if mask is not None else values
-    cm = matplotlib.colormaps[cmap].with_extremes(bad="#dddddd")
+    cm = matplotlib.colormaps[cmap].with_extremes(bad=MASKED_GREY)
     image = ax.imshow(shown, cmap=cm, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     n_rows, n_cols = values.shape
     if annotate is None:
-        annotate = n_rows * n_cols <= 100
+        annotate = n_rows * n_cols <= MAX_ANNOTATED_CELLS
     if annotate:  # the explorer's rules: text colour by WCAG contrast, numbers by format_number
         colours = image.cmap(image.norm(values))
         for i in range(n_rows):
@@ -64,7 +63,7 @@ def heatmap(ax, values, rows: Optional[Sequence[str]] = None, cols: Optional[Seq
         ax.set_yticks(range(n_rows), [str(r) for r in rows])
     if cols is not None:
         ax.set_xticks(range(n_cols), [str(c) for c in cols])
-    ax.set_title(_drawable(title))
+    ax.set_title(drawable(title))
     ax.set_ylabel(row_title)
     ax.set_xlabel(col_title)
     if colorbar:
@@ -93,30 +92,3 @@ def show_heatmaps(matrices, titles: Sequence[str] = (), rows=None, cols=None, ro
     if suptitle:
         fig.suptitle(suptitle)
     return fig
-
-
-def panels_figure(panels):
-    """Draw an explorer state (a list of utils.panels objects) as one static figure.
-
-    The PNG an explorer carries for readers without HTML. Each panel draws itself
-    (``Panel.draw``); anything else raises TypeError.
-
-    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
-    """
-    panels = as_panels(panels)
-    fig, axes = figure(1, len(panels), 3.6, 3.0)
-    for ax, p in zip(axes.flat, panels):
-        p.draw(ax)
-    return fig
-
-
-def _drawable(text: str) -> str:
-    """Drop characters matplotlib's default font cannot draw (CJK: e.g. 早 in '早 zǎo')."""
-    return "".join(ch for ch in str(text) if ord(ch) < 0x2E80).strip()
-
-
-def _latin(labels):
-    """Tick labels without CJK characters; a label left empty becomes its index."""
-    if labels is None:
-        return None
-    return [_drawable(label) or str(i) for i, label in enumerate(labels)]

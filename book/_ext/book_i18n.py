@@ -4,11 +4,12 @@ Sphinx translates the pages' prose from ``book/locales``. This extension does th
 
 - **Outputs in Chinese** (only when ``language`` is not ``en``). The chapters executed once, for
   the English build, and ``utils.i18n`` then also drew every figure and every static explorer in
-  Chinese into ``_build/i18n-dump/<language>/``, each named by the SHA-256 of its English
-  version. Here every explorer's HTML is swapped for its Chinese page, every figure's copied image
-  is overwritten with its Chinese drawing, and every printed line (streams and text results) is
-  translated by ``utils.i18n.translate``. What was met, and what had no translation, is written
-  to ``_build/i18n/<language>/messages.json`` and ``missing.json`` (the tests read them).
+  Chinese into ``_build/i18n-dump/<language>/``: a figure named by the SHA-256 of its English
+  PNG, an explorer by its name. Here every explorer's HTML is swapped for its Chinese page,
+  every figure's copied image is overwritten with its Chinese drawing, and every printed line
+  (streams and text results) is translated by ``utils.i18n.translate``. What was met, and what
+  had no translation, is written to ``_build/i18n/<language>/messages.json`` and
+  ``missing.json`` (the tests read them).
 - **A language switch on every page**: each page links the same page in every edition at its
   published address (``<link rel="alternate" hreflang=...>``, with ``x-default``), and ``book.js``
   shows the other edition's as a button (with the relative address it also carries).
@@ -22,7 +23,6 @@ Sphinx translates the pages' prose from ``book/locales``. This extension does th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pathlib
 import re
@@ -85,13 +85,13 @@ def _translate_outputs(app, doctree, docname):
         if node.get("format") != "html" or not _is_output(node):
             continue
         text = node.astext()
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        page = folder / f"{digest}.html"
-        if page.exists():
+        explorer = re.search(r'<div class="sa-explorer" data-explorer="([a-z0-9-]+)"', text)
+        page = folder / f"explorer-{explorer.group(1)}.html" if explorer else None
+        if page is not None and page.exists():
             new = page.read_text(encoding="utf-8")
-            note(json.loads((folder / f"{digest}.html.json").read_text(encoding="utf-8")))
+            note(json.loads(page.with_name(page.name + ".json").read_text(encoding="utf-8")))
         elif 'class="sa-explorer' in text:
-            unswapped.append(f"explorer {digest[:12]}")
+            unswapped.append(f"explorer {explorer.group(1) if explorer else text[:60]}")
             continue
         else:  # other HTML (a table): translate the text between tags
             i18n.seen(clear=True)

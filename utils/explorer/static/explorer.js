@@ -1,21 +1,21 @@
-// The static explorer's only script (utils/explorer.py inlines it once per explorer, after
+// The static explorer's only script (utils/explorer/core.py inlines it once per explorer, after
 // the explorer's controls, its default state and its JSON payload).
 //
 // The payload (script.sa-data) holds, for every distinct state that Python rendered:
-//   states[i]  the state's HTML (utils.panels.render), swapped into the page;
+//   states[i]  the state's HTML (utils.explorer.panels.render), swapped into the page;
 //   paint[i]   for each heatmap table in that state, in order, what its cells show:
 //              bg    one string, 6 hex digits per cell (the background, "------" if masked),
 //              ink   one string, one digit per cell: the index of its text colour in inks,
 //              text  the cells' texts, exactly as in the HTML.
 // and shape (positions per control), labels, index (state of each combination of positions,
-// row-major), inks (the text colours, utils.panels.INKS).
+// row-major), inks (the text colours, utils.style.INKS).
 //
 // Moving a control looks up the state for the controls' positions and shows it: the page's
 // nodes are patched where they differ, except the heatmap tables' cells, which a canvas laid
 // over each table repaints at once from paint[i] (restyling and laying out 64 annotated table
 // cells costs a browser several times more). The table's own cells catch up when the browser
 // is idle. Colours the canvas copies from the table's CSS (cell borders, masked stripes) are
-// read from the CSS custom properties in utils/static/explorer.css. Without JavaScript the
+// read from the CSS custom properties in utils/explorer/static/explorer.css. Without JavaScript the
 // default state's table is all there is.
 (function () {
   "use strict";

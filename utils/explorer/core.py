@@ -1,70 +1,19 @@
-"""Explorers: sliders that redraw heatmaps, live in a kernel and in the static HTML book.
+"""The explorer itself: a compute function, its controls, and the three ways a state reaches
+the reader (live widget, static page, PNG). See the package's docstring (``utils.explorer``).
 
-A chapter writes a compute function that takes the controls' values as keyword arguments and
-returns a list of panels (``utils.panels``: Heatmap, Curve, Bars, Readout), and lists its
-controls::
-
-    def compute(angle, causal):
-        ...
-        return [Heatmap(weights, rows=tokens, cols=tokens, title="weights", weights=True)]
-
-    Explorer(compute, [Slider("angle", range(0, 181, 15), default=45),
-                       Toggle("causal")], name="ch02-rotate")
-
-The explorer is displayed by being the last expression of a cell. There is one renderer,
-``utils.panels.render``, which is Python turning panels into HTML. How a state reaches the
-reader in each of the three places:
-
-1. **A live kernel** (Jupyter, Colab, Binder, VS Code). The output is an ipywidgets box: the
-   controls above an ``ipywidgets.HTML``. Moving a control calls ``compute`` with the new
-   values, renders the panels and replaces the HTML widget's value: one picture, redrawn in
-   place, never stacked. Core widgets only, so ipywidgets 7 (Colab) and 8 both work, and no
-   ipympl is needed. Displaying the explorer computes the default state only: besides the
-   widget, the output carries that one picture as ``text/html`` (``fallback_html``), which is
-   what a saved notebook shows where the widget cannot be drawn (GitHub's preview, a notebook
-   opened without its kernel). No sweep, no PNG: the cell costs one ``compute`` and one render.
-2. **The static HTML book** (no kernel). Only where a static page is being built, that is when
-   the environment variable ``SA_STATIC_EXPLORERS`` is set (``make book`` sets it), the explorer also
-   sweeps every combination of control positions, renders each state with the same renderer,
-   and emits a ``text/html`` output: plain HTML controls, the default state, the rendered
-   states as JSON (identical states stored once) and a small script
-   (``utils/static/explorer.js``, inlined) that, on every input event, looks up the state for
-   the controls' positions and swaps it in: it patches the nodes that differ, and paints
-   heatmap cells onto a canvas laid over the table (from the colours and texts that each state
-   carries as arrays, ``Panel.paint``; the table's own cells follow when the browser is idle),
-   because a browser repaints a canvas several times faster than it restyles and lays out 64
-   annotated table cells. The book's configuration tells MyST-NB to prefer ``text/html`` over
-   the widget view.
-3. **No widgets, no JavaScript** (a PDF, a page read without scripts). The book's ``text/html``
-   already contains the default state's picture, and its output also carries an ``image/png``
-   of the default state drawn by matplotlib, for formats that cannot show HTML.
-
-The script and the CSS (``utils/static/``) are package data, read once and inlined into every
-output, so a page or a notebook needs no network and no other file. Limits: at most
-``MAX_STATES`` combinations of control positions per explorer and ``MAX_STATIC_BYTES`` of static
-HTML per explorer (a chapter page, with all its explorers and images, must stay under 3 MB;
-tests/test_explorers_built.py checks).
-
-Every sweep checks every state (the panels validate themselves: finite values, weight rows
-summing to 1 or 0), so a bad state fails the build. If the environment variable
-``SA_EXPLORER_DUMP`` names a folder, the sweep also writes every state's raw numbers there as
-``<name>.json``, which the tests use to check the built pages against Python's values. If
-``SA_EXPLORER_METRICS`` names a file, every display appends one JSON line to it: the explorer's
-name, the display's time, one ``compute`` call's time and the output's size (``make bench``).
+Taught in chapter 1 (01_attention_pooling).
 """
+
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import itertools
 import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -73,108 +22,21 @@ try:  # imported with the module, once per kernel, so that displaying an explore
 except ImportError:  # pragma: no cover - the static explorer works without it
     pass
 
-from .panels import (
-    CSS,
-    INKS,
-    Bars,
-    Curve,
-    Heatmap,
-    Panel,
-    Readout,
-    as_panels,
-    format_number,
-    render,
-    static_text,
-)
+from .. import i18n
+from ..style import INKS
+from .controls import Dropdown, Toggle
+from .panels import CSS, as_panels, png_base64, render, static_text
 
-__all__ = ["Slider", "Toggle", "Dropdown", "Explorer", "Panel", "Heatmap", "Curve", "Bars", "Readout"]
+__all__ = ["Explorer", "static_build"]
 
 MAX_STATES = 2000
 MAX_STATIC_BYTES = 2_000_000
 STATIC_ENV = "SA_STATIC_EXPLORERS"  # set where a static page is built: sweep every state
+DUMP_ENV = "SA_EXPLORER_DUMP"  # a folder: the sweep writes every state's numbers there (the tests read them)
 METRICS_ENV = "SA_EXPLORER_METRICS"  # a file: each display appends its cost (bench/run.py reads it)
-# The static page's script (utils/static/explorer.js), read once, inlined into every explorer.
+# The static page's script (utils/explorer/static/explorer.js), read once, inlined into every explorer.
 SWITCH_JS = static_text("explorer.js")
 assert "</script" not in SWITCH_JS.lower() and "</style" not in CSS.lower()  # safe to inline
-
-
-@dataclass
-class Slider:
-    """A slider over a fixed list of values (the same positions live and static).
-
-    Taught in chapter 1 (01_attention_pooling).
-    """
-
-    name: str
-    values: Sequence[Any]
-    default: Any = None
-    label: Optional[str] = None
-    fmt: str = "{:g}"
-
-    def __post_init__(self):
-        self.values = [v.item() if isinstance(v, np.generic) else v for v in self.values]
-        if not self.values:
-            raise ValueError(f"Slider {self.name!r} has no values")
-        if self.default is None:
-            self.default = self.values[len(self.values) // 2]
-        self.index = _index_of(self.name, self.values, self.default)
-
-    def labels(self):  # numbers as the panels print them (format_number: a true minus sign)
-        return [format_number(self.fmt, v) if isinstance(v, (int, float)) else self.fmt.format(v)
-                for v in self.values]
-
-
-@dataclass
-class Toggle:
-    """A checkbox: values False, True.
-
-    Taught in chapter 3 (03_queries_keys_values).
-    """
-
-    name: str
-    default: bool = False
-    label: Optional[str] = None
-
-    def __post_init__(self):
-        self.values = [False, True]
-        self.index = int(bool(self.default))
-
-    def labels(self):
-        return ["off", "on"]
-
-
-@dataclass
-class Dropdown:
-    """A choice among named options: options is a list of values or {label: value}.
-
-    Taught in chapter 6 (06_score_functions).
-    """
-
-    name: str
-    options: Any
-    default: Any = None
-    label: Optional[str] = None
-    _labels: list = field(default_factory=list, repr=False)
-
-    def __post_init__(self):
-        if isinstance(self.options, dict):
-            self._labels, self.values = list(self.options), list(self.options.values())
-        else:
-            self.values = list(self.options)
-            self._labels = [str(v) for v in self.values]
-        if self.default is None:
-            self.default = self.values[0]
-        self.index = _index_of(self.name, self.values, self.default)
-
-    def labels(self):
-        return list(self._labels)
-
-
-def _index_of(name, values, default):
-    for i, v in enumerate(values):
-        if v == default or (isinstance(v, float) and np.isclose(v, default)):
-            return i
-    raise ValueError(f"control {name!r}: default {default!r} is not one of its values {values!r}")
 
 
 class Explorer:
@@ -196,6 +58,7 @@ class Explorer:
             raise ValueError(f"explorer {name!r}: control names repeat: {names}")
         self.compute, self.controls, self.name, self.title = compute, list(controls), name, title
         self.png = png
+        self.default_panels = None  # the default state's panels, once a sweep has computed them
         self.shape = tuple(len(c.values) for c in self.controls)
         if int(np.prod(self.shape)) > MAX_STATES:
             raise ValueError(f"explorer {name!r}: {int(np.prod(self.shape))} states "
@@ -207,8 +70,6 @@ class Explorer:
 
     def panels(self, **values):
         """The panels for these control values (missing ones take their defaults)."""
-        from . import i18n
-
         args = {**self.defaults(), **values}
         panels = as_panels(self.compute(**args))
         if i18n.current_language() != "en":  # a reader notebook in another language
@@ -231,13 +92,14 @@ class Explorer:
         In a translating build (``utils.i18n``: ``SA_TRANSLATE`` set) the same states are also
         rendered with their words translated, and that page is stored for the other edition.
         """
-        from . import i18n
-
         other = i18n.dump_folder() and os.environ[i18n.TRANSLATE_ENV]
         pages = {None: ({}, [], [])} if not other else {None: ({}, [], []), other: ({}, [], [])}
         dump = []
         i18n.seen(clear=True)
+        default = tuple(c.index for c in self.controls)
         for positions, values, panels in self.sweep():
+            if positions == default:
+                self.default_panels = panels  # the PNG draws these: the default state computed once
             for language, (unique, paint, index) in pages.items():
                 shown = panels if language is None else [i18n.translate_panel(p, language) for p in panels]
                 fragment = render(shown)
@@ -251,12 +113,11 @@ class Explorer:
         page = self._static_page(*pages[None], language=None)
         if other:
             translated = self._static_page(*pages[other], language=other)
-            i18n.write_translation(page.encode(), "html", translated.encode(), i18n.seen(clear=True))
+            i18n.write_translation(f"explorer-{self.name}", "html", translated.encode(),
+                                   i18n.seen(clear=True))
         return page
 
     def _static_page(self, unique, paint, index, language) -> str:
-        from . import i18n
-
         def tr(text):
             return text if language is None else i18n.translate(text, language)
 
@@ -284,14 +145,12 @@ class Explorer:
 
         picture: the default state's rendered HTML, if already rendered.
         """
-        from .i18n import translate
-
         picture = self.render() if picture is None else picture
-        names = ", ".join(html.escape(translate(c.label or c.name)) for c in self.controls)
-        note = translate("The explorer at its default setting. Run the notebook to move its controls:")
+        names = ", ".join(html.escape(i18n.translate(c.label or c.name)) for c in self.controls)
+        note = i18n.translate("The explorer at its default setting. Run the notebook to move its controls:")
         return (
             f'<div class="sa-explorer sa-fallback" data-explorer="{self.name}"><style>{CSS}</style>'
-            + (f'<div class="sa-title">{html.escape(translate(self.title))}</div>' if self.title else "")
+            + (f'<div class="sa-title">{html.escape(i18n.translate(self.title))}</div>' if self.title else "")
             + f'<p class="sa-note">{html.escape(note)} {names}.</p>'
             f'<div class="sa-view">{picture}</div></div>'
         )
@@ -314,7 +173,7 @@ class Explorer:
                 f"<output>{html.escape(tr(c.labels()[c.index]))}</output></label>")
 
     def _write_dump(self, dump) -> None:
-        folder = os.environ.get("SA_EXPLORER_DUMP")
+        folder = os.environ.get(DUMP_ENV)
         if not folder:
             return
         os.makedirs(folder, exist_ok=True)
@@ -355,13 +214,11 @@ class Explorer:
 
     @staticmethod
     def _live_control(w, c):
-        from .i18n import translate
-
-        label = translate(c.label or c.name)
+        label = i18n.translate(c.label or c.name)
         style = {"description_width": "initial"}
         if isinstance(c, Toggle):
             return w.Checkbox(value=bool(c.default), description=label, indent=False)
-        options = list(zip(map(translate, c.labels()), c.values))
+        options = list(zip(map(i18n.translate, c.labels()), c.values))
         if isinstance(c, Dropdown):
             return w.Dropdown(options=options, value=c.values[c.index], description=label, style=style)
         return w.SelectionSlider(options=options, value=c.values[c.index], description=label,
@@ -371,9 +228,14 @@ class Explorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         start = time.perf_counter()
         static = static_build()
-        picture = None if static else self._safe_render(self.defaults())  # live: the one state computed
+        if static:  # every state computed once, the default among them: the widget and PNG reuse it
+            page = self.static_html()
+            picture = render(self.default_panels)
+        else:  # live: the one state computed
+            picture = self._safe_render(self.defaults())
+            page = self.fallback_html(picture)
         bundle = {"text/plain": f"<Explorer {self.name}: {', '.join(c.name for c in self.controls)}>",
-                  "text/html": self.static_html() if static else self.fallback_html(picture)}
+                  "text/html": page}
         try:
             box = self.widget(picture)
             bundle["application/vnd.jupyter.widget-view+json"] = {
@@ -382,7 +244,7 @@ class Explorer:
         except Exception:  # no kernel or no ipywidgets: the static explorer still works
             pass
         if self.png and static:
-            bundle["image/png"] = _png(self.panels())
+            bundle["image/png"] = png_base64(self.default_panels)
         self._record_metrics(static, time.perf_counter() - start, bundle)
         return bundle
 
@@ -410,12 +272,3 @@ def static_build() -> bool:
 
 def _jsonable(values: dict) -> dict:
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in values.items()}
-
-
-def _png(panels) -> str:
-    from .plotting import panels_figure
-
-    fig = panels_figure(panels)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    return base64.b64encode(buf.getvalue()).decode("ascii")

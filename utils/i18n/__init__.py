@@ -2,7 +2,7 @@
 
 The pages' prose is translated by Sphinx from the catalogs under ``book/locales``. What the code
 prints or draws is translated here, from a message table shipped with the package:
-``utils/locales/zh_CN/*.po`` (one catalog per chapter, plus ``utils.po`` for this package's own
+``utils/i18n/locales/zh_CN/*.po`` (one catalog per chapter, plus ``utils.po`` for this package's own
 words). A message is an output line or label with its numbers taken out::
 
     "weights sum to 1.000 over 3 keys"  ->  msgid "weights sum to {0} over {1} keys"
@@ -18,7 +18,8 @@ Three places use it:
 - **The Chinese book.** The chapters execute once, for the English build, with
   ``SA_TRANSLATE=zh_CN`` and ``SA_I18N_DUMP=<folder>`` set (``make book``). Then every figure a
   cell shows is drawn twice, in English for the notebook and in Chinese into the folder (named by
-  the English PNG's SHA-256), and every static explorer writes its Chinese page there too. The
+  the English PNG's SHA-256), and every static explorer writes its Chinese page there too
+  (named by the explorer's name). The
   Chinese build (``book/_ext/book_i18n.py``) swaps them in and translates the printed text.
 - **A Chinese reader notebook** (``notebooks/zh/``) calls ``use_language("zh_CN")`` in its first
   cell: from then on figures, explorers and printed lines come out in Chinese in the kernel.
@@ -295,19 +296,20 @@ def dump_folder():
     return path
 
 
-def write_translation(english: bytes, suffix: str, translated: bytes, messages, data=()) -> None:
-    """Store ``translated`` as <sha256 of english>.<suffix>, with the messages it used (.json)
-    and the texts it shows as data, untranslated (.data.json: a figure's tokens on its axes).
+def write_translation(key: str, suffix: str, translated: bytes, messages, data=()) -> None:
+    """Store ``translated`` as <key>.<suffix>, with the messages it used (.json) and the texts it
+    shows as data, untranslated (.data.json: a figure's tokens on its axes). The key of a figure
+    is the SHA-256 of its English PNG; the key of an explorer is ``explorer-<its name>`` (names
+    are unique in the book).
 
     Used by every output translation; no chapter teaches it.
     """
     folder = dump_folder()
-    digest = hashlib.sha256(english).hexdigest()
-    (folder / f"{digest}.{suffix}").write_bytes(translated)
-    (folder / f"{digest}.{suffix}.json").write_text(
+    (folder / f"{key}.{suffix}").write_bytes(translated)
+    (folder / f"{key}.{suffix}.json").write_text(
         json.dumps(sorted({m for m, _ in messages}), ensure_ascii=False), encoding="utf-8")
     if data:
-        (folder / f"{digest}.{suffix}.data.json").write_text(
+        (folder / f"{key}.{suffix}.data.json").write_text(
             json.dumps(sorted(set(data)), ensure_ascii=False), encoding="utf-8")
 
 
@@ -334,7 +336,7 @@ def _png_formatter(original, language, dump: bool):
             raw = [base64.b64decode(x) if isinstance(x, str) else x
                    for x in (english[0] if isinstance(english, tuple) else english,
                              other[0] if isinstance(other, tuple) else other)]
-            write_translation(raw[0], "png", raw[1], seen(clear=True), data)
+            write_translation(hashlib.sha256(raw[0]).hexdigest(), "png", raw[1], seen(clear=True), data)
             return english
         with translated_figure(fig, language):
             return original(fig)
@@ -421,8 +423,8 @@ def current_language() -> str:
 
 
 def install_from_environment() -> None:
-    """At import: in a translating build (``SA_TRANSLATE`` and ``SA_I18N_DUMP`` set), draw
-    every displayed figure in both languages.
+    """In a translating build (``SA_TRANSLATE`` and ``SA_I18N_DUMP`` set), draw every displayed
+    figure in both languages. The build's kernels call it as they start (scripts/build_book.py).
 
     Used by every output translation; no chapter teaches it.
     """
@@ -431,41 +433,13 @@ def install_from_environment() -> None:
 
 
 # -- explorers ------------------------------------------------------------------------------
-def _data_label(text, language):
-    """Tick labels, token rows, bar labels: words with a space are translated ("with
-    positions"), a single word is data (a token) and stays."""
-    return translate(text, language) if isinstance(text, str) and " " in text.strip() else text
-
-
 def translate_panel(panel, language: str = None):
-    """A copy of an explorer panel (``utils.panels``) with its words in ``language``.
+    """A copy of an explorer panel (``utils.explorer.Panel``) with its words in ``language``:
+    each panel type says which of its texts are words (``Panel.translated``).
 
     Used by every output translation; no chapter teaches it.
     """
-    import dataclasses
-
-    from .panels import Bars, Curve, Heatmap, Readout
-
     language = language or _language
     if language == "en":
         return panel
-    changes = {}
-    for name in ("title", "row_title", "col_title", "xlabel", "ylabel"):
-        value = getattr(panel, name, "")
-        if value:
-            changes[name] = translate(value, language)
-    if isinstance(panel, Curve):
-        changes["ys"] = {translate(k, language): v for k, v in panel.ys.items()}
-        changes["points"] = {translate(k, language): v for k, v in panel.points.items()}
-    if isinstance(panel, Readout):  # a string value is text unless the panel says it is data
-        label = {k: translate(str(k), language) for k in panel.items}
-        changes["items"] = {label[k]: v if k in panel.data_keys or not isinstance(v, str)
-                            else translate(v, language) for k, v in panel.items.items()}
-        changes["data_keys"] = tuple(label[k] for k in panel.data_keys)
-    if isinstance(panel, Heatmap):
-        for name in ("rows", "cols"):
-            if getattr(panel, name) is not None:
-                changes[name] = [_data_label(str(t), language) for t in getattr(panel, name)]
-    if isinstance(panel, Bars) and panel.labels is not None:
-        changes["labels"] = [_data_label(str(t), language) for t in panel.labels]
-    return dataclasses.replace(panel, **changes) if changes else panel
+    return panel.translated(lambda text: translate(text, language))

@@ -17,22 +17,24 @@ reader sees for a slider position are, by construction, the numbers Python compu
 Each panel type is one class (a subclass of ``Panel``) that holds all the type does: its HTML
 (``html``), its raw numbers for the tests' dump (``data``), its matplotlib drawing for the
 PNG (``draw``) and, for heatmap tables, the arrays the static page's canvas paints (``paint``).
-Anything else given as a panel raises ``TypeError``. HTML and PNG share one number formatter
-(``format_number``: a true minus sign, and a value that rounds to zero prints without one) and
-one rule for the colour of text on a coloured cell (``text_colour``: black or white, whichever
-contrasts more with the cell by the WCAG formula; always at least 4.58 : 1).
+Anything else given as a panel raises ``TypeError``. HTML and PNG share the book's drawing rules
+(``utils.style``): one number formatter (``format_number``: a true minus sign, and a value that
+rounds to zero prints without one) and one rule for the colour of text on a coloured cell
+(``text_colour``: black or white, whichever contrasts more with the cell by the WCAG formula;
+always at least 4.58 : 1).
 
 Panels check their data when they are made: NaN or infinite values raise ``ValueError``
 (masked heatmap cells excepted), and a heatmap marked ``weights=True`` must have rows that sum
 to 1, or to 0 where a row is fully masked.
 
-The look (CSS) lives in ``utils/static/explorer.css``, read once here and inlined into every
+The look (CSS) lives in ``utils/explorer/static/explorer.css``, read once here and inlined into every
 explorer's output, so pages stay self-contained and work offline.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import io
 from abc import ABC, abstractmethod
@@ -42,18 +44,25 @@ from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Panel", "Heatmap", "Curve", "Bars", "Readout", "render", "format_number",
-           "text_colour", "contrast_ratio", "static_text", "CSS", "INKS", "MAX_TABLE_CELLS"]
+from ..plotting import figure, heatmap
+from ..style import (
+    INKS,
+    MASKED_GREY,
+    MAX_ANNOTATED_CELLS,
+    MAX_TABLE_CELLS,
+    SERIES_COLOURS,
+    drawable,
+    format_number,
+    ink_index,
+    latin,
+    quantise,
+)
 
-# Heatmaps with more cells than this are drawn as a pixel image instead of a table.
-MAX_TABLE_CELLS = 400
-SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
-INKS = ("#000", "#fff")  # the two text colours on coloured cells: black, white
-MASKED_GREY = "#dddddd"  # a masked cell in the PNG and in a pixel image
-
+__all__ = ["Panel", "Heatmap", "Curve", "Bars", "Readout", "render", "as_panels", "panels_figure",
+           "static_text", "CSS"]
 
 def static_text(name: str) -> str:
-    """The text of a file in utils/static/ (package data, installed with the package).
+    """The text of a file in utils/explorer/static/ (package data, installed with the package).
 
     Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
     """
@@ -61,66 +70,6 @@ def static_text(name: str) -> str:
 
 
 CSS = static_text("explorer.css")
-
-
-# -- one number formatter, one text-colour rule (HTML and PNG) ------------------------------
-def format_number(fmt: str, value) -> str:
-    """``fmt.format(value)`` with a true minus sign; a value that rounds to zero has none.
-
-    >>> format_number("{:.2f}", -0.001), format_number("{:.2f}", -1.5)
-    ('0.00', '−1.50')
-
-    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
-    """
-    text = fmt.format(value)
-    if "-" in text:
-        size = abs(value)
-        zero = fmt.format(size * 0)  # 0 of the value's type (0.0 for floats, 0 for ints), never -0.0
-        if fmt.format(size) == zero:
-            return zero  # e.g. -0.0 or -0.001 with "{:.2f}": "0.00", not "-0.00"
-    return text.replace("-", "\u2212")
-
-
-def relative_luminance(rgb) -> np.ndarray:
-    """WCAG 2 relative luminance of sRGB colours rgb (..., 3) in [0, 1].
-
-    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
-    """
-    rgb = np.asarray(rgb, dtype=float)[..., :3]
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return linear @ np.array([0.2126, 0.7152, 0.0722])
-
-
-def contrast_ratio(rgb_a, rgb_b) -> np.ndarray:
-    """WCAG 2 contrast ratio (1 to 21) between colours rgb_a and rgb_b (..., 3) in [0, 1].
-
-    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
-    """
-    la, lb = relative_luminance(rgb_a), relative_luminance(rgb_b)
-    return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
-
-
-def _quantise(rgb) -> np.ndarray:
-    """Colours (..., 3 or 4) in [0, 1] as the 8-bit colours a page or PNG shows."""
-    return np.round(np.asarray(rgb, dtype=float)[..., :3] * 255) / 255
-
-
-def ink_index(rgb) -> np.ndarray:
-    """Index into INKS of the text colour for cells coloured rgb (..., 3) in [0, 1].
-
-    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
-    """
-    lum = relative_luminance(_quantise(rgb))
-    on_black, on_white = (lum + 0.05) / 0.05, 1.05 / (lum + 0.05)
-    return (on_white > on_black).astype(int)
-
-
-def text_colour(rgb) -> str:
-    """Black or white text on a cell of colour rgb (3 values in [0, 1]): the higher contrast.
-
-    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
-    """
-    return INKS[int(ink_index(rgb))]
 
 
 def _finite(name: str, values: np.ndarray, where: Optional[np.ndarray] = None) -> None:
@@ -138,7 +87,7 @@ def _rgb(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
 
     span = vmax - vmin if vmax > vmin else 1.0
     t = np.clip((values - vmin) / span, 0.0, 1.0)
-    return _quantise(colormaps[cmap](t))
+    return quantise(colormaps[cmap](t))
 
 
 def _hex(rgb: np.ndarray) -> np.ndarray:
@@ -173,6 +122,32 @@ class Panel(ABC):
         per cell (index into INKS), "text": the cells' texts}. Most panels have no table."""
         return []
 
+    # The panel's words, for the other edition (utils.i18n.translate_panel): ``text_fields`` are
+    # always words; ``label_fields`` hold labels (tick labels, tokens, bar labels), translated
+    # only when a label is words with a space ("with positions"): a single word is data (a token).
+    # A panel with text of another shape overrides ``translated``.
+    text_fields: ClassVar[tuple] = ("title",)
+    label_fields: ClassVar[tuple] = ()
+
+    def translated(self, words):
+        """A copy of the panel with its words put through ``words`` (text -> text)."""
+        changes = {name: words(getattr(self, name)) for name in self.text_fields if getattr(self, name, "")}
+        for name in self.label_fields:
+            labels = getattr(self, name, None)
+            if labels is not None:
+                changes[name] = [words(str(t)) if " " in str(t).strip() else str(t) for t in labels]
+        return _with(self, changes)
+
+
+def _with(panel, changes: dict):
+    """A shallow copy of panel with some attributes replaced (the original is left as it is)."""
+    if not changes:
+        return panel
+    new = copy.copy(panel)
+    for name, value in changes.items():
+        setattr(new, name, value)
+    return new
+
 
 @dataclass
 class Heatmap(Panel):
@@ -187,6 +162,8 @@ class Heatmap(Panel):
     """
 
     kind: ClassVar[str] = "heatmap"
+    text_fields: ClassVar[tuple] = ("title", "row_title", "col_title")
+    label_fields: ClassVar[tuple] = ("rows", "cols")
     values: np.ndarray
     rows: Optional[Sequence[str]] = None
     cols: Optional[Sequence[str]] = None
@@ -323,11 +300,10 @@ class Heatmap(Panel):
                 "cols": None if self.cols is None else [str(t) for t in self.cols]}
 
     def draw(self, ax) -> None:
-        from .plotting import _latin, heatmap
-
-        heatmap(ax, self.values, _latin(self.rows), _latin(self.cols), self.title, self.row_title,
+        heatmap(ax, self.values, latin(self.rows), latin(self.cols), self.title, self.row_title,
                 self.col_title, self.cmap, *self.limits(),
-                annotate=self.annotate and self.values.size <= 100, fmt=self.fmt, mask=self.mask)
+                annotate=self.annotate and self.values.size <= MAX_ANNOTATED_CELLS, fmt=self.fmt,
+                mask=self.mask)
 
 
 def _colourbar(cmap: str, vmin: float, vmax: float, fmt: str) -> str:
@@ -343,6 +319,7 @@ def _colourbar(cmap: str, vmin: float, vmax: float, fmt: str) -> str:
 class _Plot(Panel):
     """Shared SVG frame for Curve and Bars: data → pixel maps and axes."""
 
+    text_fields: ClassVar[tuple] = ("title", "xlabel", "ylabel")
     title: str = ""
     xlabel: str = ""
     ylabel: str = ""
@@ -459,20 +436,23 @@ class Curve(_Plot):
                          f'y2="{self.height - self.pad[2]}" class="sa-marker"/>')
         return self._svg("".join(parts), f'<div class="sa-legend">{" ".join(legend)}</div>')
 
+    def translated(self, words):
+        new = super().translated(words)  # title and axis labels; the series' names are words too
+        return _with(new, {"ys": {words(k): v for k, v in self.ys.items()},
+                           "points": {words(k): v for k, v in self.points.items()}})
+
     def data(self) -> dict:
         return {"type": self.kind, "title": self.title, "x": self.x.tolist(),
                 "ys": {k: v.tolist() for k, v in self.ys.items()}}
 
     def draw(self, ax) -> None:
-        from .plotting import _drawable
-
         for k, (label, y) in enumerate(self.ys.items()):
             ax.plot(self.x, y, label=label, color=SERIES_COLOURS[k % len(SERIES_COLOURS)])
         for k, (label, (a, b)) in enumerate(self.points.items(), start=len(self.ys)):
             ax.plot(a, b, ".", label=label, alpha=0.7, color=SERIES_COLOURS[k % len(SERIES_COLOURS)])
         if self.marker is not None:
             ax.axvline(self.marker, color="#d62728", ls="--")
-        ax.set(title=_drawable(self.title), xlabel=self.xlabel, ylabel=self.ylabel,
+        ax.set(title=drawable(self.title), xlabel=self.xlabel, ylabel=self.ylabel,
                xscale="log" if self.logx else "linear", yscale="log" if self.logy else "linear")
         if self.ylim is not None:
             ax.set_ylim(*self.ylim)
@@ -488,6 +468,7 @@ class Bars(_Plot):
     """
 
     kind: ClassVar[str] = "bars"
+    label_fields: ClassVar[tuple] = ("labels",)
     values: Sequence[float] = ()
     labels: Optional[Sequence[str]] = None
     ymax: Optional[float] = None
@@ -522,14 +503,12 @@ class Bars(_Plot):
                 "labels": None if self.labels is None else [str(b) for b in self.labels]}  # data
 
     def draw(self, ax) -> None:
-        from .plotting import _drawable, _latin
-
         ax.bar(range(len(self.values)), self.values, color=self.colour)
         if self.labels is not None and len(self.values) <= 16:
-            ax.set_xticks(range(len(self.values)), _latin([str(b) for b in self.labels]))
+            ax.set_xticks(range(len(self.values)), latin([str(b) for b in self.labels]))
         if self.ymax is not None:
             ax.set_ylim(top=self.ymax)
-        ax.set(title=_drawable(self.title), xlabel=self.xlabel, ylabel=self.ylabel)
+        ax.set(title=drawable(self.title), xlabel=self.xlabel, ylabel=self.ylabel)
 
 
 @dataclass
@@ -562,6 +541,14 @@ class Readout(Panel):
         """Each item's value as shown: strings as they are, numbers through format_number."""
         return [v if isinstance(v, str) else format_number(self.fmt, v) for v in self.items.values()]
 
+    def translated(self, words):
+        """Labels are words; a string value is words unless its label is in ``data_keys``."""
+        label = {k: words(str(k)) for k in self.items}
+        items = {label[k]: v if k in self.data_keys or not isinstance(v, str) else words(v)
+                 for k, v in self.items.items()}
+        return _with(super().translated(words),
+                     {"items": items, "data_keys": tuple(label[k] for k in self.data_keys)})
+
     def html(self) -> str:
         rows = []
         for label, text in zip(self.items, self.texts()):
@@ -576,12 +563,10 @@ class Readout(Panel):
                 "items": {k: (v if isinstance(v, str) else float(v)) for k, v in self.items.items()}}
 
     def draw(self, ax) -> None:
-        from .plotting import _drawable
-
         ax.axis("off")
         text = "\n".join(f"{k}: {t}" for k, t in zip(self.items, self.texts()))
-        ax.text(0.0, 1.0, _drawable(text), va="top", family="monospace", fontsize=9)
-        ax.set_title(_drawable(self.title))
+        ax.text(0.0, 1.0, drawable(text), va="top", family="monospace", fontsize=9)
+        ax.set_title(drawable(self.title))
 
 
 def as_panels(panels) -> list:
@@ -592,7 +577,7 @@ def as_panels(panels) -> list:
     panels = list(panels) if isinstance(panels, (list, tuple)) else [panels]
     for p in panels:
         if not isinstance(p, Panel):
-            raise TypeError(f"not a panel: {type(p).__name__} (a panel subclasses utils.panels.Panel)")
+            raise TypeError(f"not a panel: {type(p).__name__} (a panel subclasses utils.explorer.Panel)")
     return panels
 
 
@@ -602,3 +587,29 @@ def render(panels) -> str:
     Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
     """
     return '<div class="sa-panels">' + "".join(p.html() for p in as_panels(panels)) + "</div>"
+
+
+def panels_figure(panels):
+    """Draw an explorer state (a list of panels) as one static figure.
+
+    The PNG an explorer carries for readers without HTML. Each panel draws itself
+    (``Panel.draw``); anything else raises TypeError.
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    panels = as_panels(panels)
+    fig, axes = figure(1, len(panels), 3.6, 3.0)
+    for ax, p in zip(axes.flat, panels):
+        p.draw(ax)
+    return fig
+
+
+def png_base64(panels) -> str:
+    """An explorer state drawn by matplotlib, as base64 PNG (the output's ``image/png``).
+
+    Used by every explorer (from chapter 1, 01_attention_pooling, on); the chapters do not teach it.
+    """
+    fig = panels_figure(panels)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
