@@ -80,7 +80,7 @@ chromium:
 # kernel has PyTorch, MKL and oneDNN capped to AVX2; the Colab-versions kernel has them at their
 # plain (SSE) level. scripts/envelope.py runs any chapter over more (threads, seeds).
 NOTEBOOK_TESTS := tests/test_jupyterlab.py tests/test_colab_versions.py
-BUILT_IN_LANE_B := tests/test_latin_words.py tests/test_i18n.py
+BUILT_IN_LANE_B := tests/test_explorers_built.py tests/test_latin_words.py tests/test_i18n.py
 PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest --durations=12
 PYTEST_REST := $(PYTEST) tests $(foreach t,$(NOTEBOOK_TESTS),--ignore=$(t))
 LANE_A := $(BUILD)/.lane-a
