@@ -24,12 +24,12 @@ scaled, its page count, size and how long it took.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import html
 import io
 import pathlib
 import sys
 import time
+from typing import NamedTuple
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import Link
@@ -217,8 +217,7 @@ def print_numbers(page, count: int) -> bytes:
     return page.pdf(print_background=False, prefer_css_page_size=True)
 
 
-@dataclasses.dataclass
-class Printed:
+class Printed(NamedTuple):
     """What Chromium printed, for the steps that make one PDF of it."""
 
     entries: list  # {part, doc, title, start, pages} per page, in the order of the table of contents
