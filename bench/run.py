@@ -38,13 +38,14 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from browser import chromium  # noqa: E402  (scripts/browser.py)
 
 from utils.explorer import Explorer, Heatmap, Slider  # noqa: E402
 
 TOKENS = ["the", "cat", "sat", "on", "the", "mat", "and", "slept"]
 VALUES = [round(v, 2) for v in np.linspace(0.1, 3.0, 41)]
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def softmax(x):
@@ -118,7 +119,7 @@ def time_static(repeats=200):
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        browser = chromium(p)
         for label, compute in (("8x8", compute_one), ("4 heads", compute_four)):
             page_file = pathlib.Path(tmp) / "bench.html"
             static = Explorer(compute, [Slider("scale", VALUES)], name="bench").static_html()

@@ -31,11 +31,9 @@ import pathlib
 import sys
 import time
 
+from book import CONFIG, EDITIONS, config  # scripts/book.py: language -> output folder, html title, ...
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-EDITIONS = {  # language -> (output folder under _build/html and under html.baseurl, html_title)
-    "en": ("", "Seeing Attention"),
-    "zh_CN": ("zh", "看见注意力 (Seeing Attention)"),
-}
 
 
 # What jupyter_client says when a kernel died at start-up, e.g. because the port it was given was
@@ -72,12 +70,11 @@ def main(argv=None) -> int:
 
     os.chdir(ROOT)
     os.environ["IPYTHONDIR"] = str(kernel_startup())  # the kernels MyST-NB starts inherit it
-    import yaml
     from jupyter_book.sphinx import build_sphinx
 
-    folder, title = EDITIONS[args.lang]
-    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))
-    baseurl = config["html"]["baseurl"].rstrip("/") + "/" + (folder + "/" if folder else "")
+    edition = EDITIONS[args.lang]
+    folder, title = edition.folder, edition.title
+    baseurl = config()["html"]["baseurl"].rstrip("/") + "/" + edition.prefix
     overrides = {"external_toc_path": args.toc, "latex_individualpages": False}
     if args.gettext:
         builder, out = "gettext", pathlib.Path(args.out or "_build/gettext")
@@ -94,7 +91,7 @@ def main(argv=None) -> int:
         doctrees = pathlib.Path(args.out).resolve().parent / (pathlib.Path(args.out).name + ".doctrees")
     start = time.perf_counter()
     result = build_sphinx(
-        ROOT, (ROOT / out).resolve(), noconfig=True, path_config=str(ROOT / "book" / "_config.yml"),
+        ROOT, (ROOT / out).resolve(), noconfig=True, path_config=str(CONFIG),
         confoverrides=overrides, doctreedir=doctrees, builder=builder, use_external_toc=True,
         warningiserror=builder == "html", keep_going=True, quiet=args.quiet,
     )

@@ -36,6 +36,8 @@ import re
 import subprocess
 import sys
 
+from book import po_catalog  # scripts/book.py
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "book" / "locales"
 LANG = "zh_CN"
@@ -56,10 +58,7 @@ NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 
 
 def read(path):
-    from babel.messages.pofile import read_po
-
-    with open(path, "rb") as f:
-        return read_po(f, locale=LANG)
+    return po_catalog(path, locale=LANG)
 
 
 def po_files(paths=None):

@@ -19,10 +19,7 @@ checks three chapter pages of each edition.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import gzip
-import http.server
 import io
 import json
 import os
@@ -30,14 +27,14 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-import threading
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # scripts/: browser.py
+import browser  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILT = ROOT / "_build" / "html"
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
-CHROMIUM = "/usr/bin/chromium"
-CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-networking "
-                "--disable-component-update --disable-sync --no-first-run")
+CHROME_FLAGS = " ".join(["--headless=new", *browser.FLAGS])  # Lighthouse launches Chromium itself
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 90, "accessibility": 100, "best-practices": 100, "seo": 100,
            "lcp_ms": 2500, "tbt_ms": 200, "cls": 0.1}
@@ -45,16 +42,13 @@ COMPRESSED = {".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".xml", "
               ".otf"}
 
 
-class GzipHandler(http.server.SimpleHTTPRequestHandler):
+class GzipHandler(browser.QuietHandler):
     """Serves a folder, gzipping text files for clients that accept it; logs nothing. HTTP/1.1,
     so that the browser keeps its connections open as with any static host (http.server's
     default, HTTP/1.0, opens a connection per file, which Lighthouse's simulated slow network
     then charges a round trip each)."""
 
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
 
     def end_headers(self):
         self.send_header("Cache-Control", "max-age=600")
@@ -76,24 +70,19 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
 
-@contextlib.contextmanager
 def serve(folder: pathlib.Path):
-    """Serve `folder` with gzip on 127.0.0.1 at a free port; yields the base URL."""
-    handler = functools.partial(GzipHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """Serve `folder` with gzip on 127.0.0.1 at a free port (a context manager yielding the base URL)."""
+    return browser.serve(folder, handler=GzipHandler)
 
 
 def audit(url: str) -> dict:
     """Run Lighthouse on one URL; return its scores, metrics, bytes and console errors."""
     if not LIGHTHOUSE.exists():
         raise SystemExit(f"{LIGHTHOUSE} is missing: `make setup` installs it (npm ci)")
+    try:
+        chrome = browser.require_chromium()
+    except browser.ChromiumMissing as e:
+        raise SystemExit(str(e)) from None
     with tempfile.TemporaryDirectory() as tmp:
         report = pathlib.Path(tmp) / "report.json"
         done = subprocess.run(
@@ -102,7 +91,7 @@ def audit(url: str) -> dict:
              # what no score reads and costs seconds on a long page: the whole page's screenshot,
              # and the back/forward-cache test (a second navigation; weight 0 in performance)
              "--disable-full-page-screenshot", "--skip-audits=bf-cache"],
-            env={**os.environ, "CHROME_PATH": CHROMIUM}, capture_output=True, text=True, timeout=300)
+            env={**os.environ, "CHROME_PATH": chrome}, capture_output=True, text=True, timeout=300)
         if done.returncode != 0 or not report.exists():
             raise RuntimeError(f"lighthouse failed on {url}: {done.stderr.strip()[-2000:]}")
         data = json.loads(report.read_text(encoding="utf-8"))

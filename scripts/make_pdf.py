@@ -24,56 +24,26 @@ scaled, its page count, size and how long it took.
 from __future__ import annotations
 
 import argparse
-import functools
 import html
-import http.server
 import io
 import pathlib
 import sys
-import threading
 import time
-from urllib.parse import urlparse
+from typing import NamedTuple
 
-import yaml
 from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import Link
 from pypdf.generic import Fit
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # scripts/: book.py, browser.py
+from browser import ChromiumMissing, chromium, offline_context, require_chromium, serve  # noqa: E402
+
+from book import CONFIG, TOC, baseurl, config, toc_pages  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILT = ROOT / "_build" / "html"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAPER = {"format": "A4", "margin": {"top": "16mm", "bottom": "18mm", "left": "16mm", "right": "16mm"}}
 PDF_NAME = "seeing-attention.pdf"
-
-
-def toc_pages(toc_file: pathlib.Path) -> list[tuple[str | None, str]]:
-    """[(part caption or None, document path), ...] in the order of the table of contents."""
-    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
-    pages = [(None, toc["root"])]
-    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
-        for chapter in part.get("chapters", []):
-            pages.append((part.get("caption"), chapter["file"]))
-            for section in chapter.get("sections", []):
-                pages.append((part.get("caption"), section["file"]))
-    return pages
-
-
-def serve(directory: pathlib.Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    class Server(http.server.ThreadingHTTPServer):
-        def handle_error(self, request, client_address):  # the browser hung up early: fine
-            if not isinstance(sys.exc_info()[1], ConnectionError):
-                super().handle_error(request, client_address)
-
-    handler = functools.partial(Quiet, directory=str(directory))
-    server = Server(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 # Once the page has loaded: MathJax has typeset every formula, the explorers show their
@@ -170,99 +140,131 @@ def numbers_html(count: int) -> str:
 </style>{pages}"""
 
 
-def main(argv=None) -> int:
+def arguments(argv=None) -> argparse.Namespace:
+    """Read the command line and check that the built book and Chromium are there."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--html", type=pathlib.Path, default=BUILT)
-    parser.add_argument("--toc", type=pathlib.Path, default=ROOT / "book" / "_toc.yml")
-    parser.add_argument("--config", type=pathlib.Path, default=ROOT / "book" / "_config.yml")
+    parser.add_argument("--toc", type=pathlib.Path, default=TOC)
+    parser.add_argument("--config", type=pathlib.Path, default=CONFIG)
     parser.add_argument("--out", type=pathlib.Path, default=None)
     args = parser.parse_args(argv)
-    out = args.out or args.html / PDF_NAME
+    args.out = args.out or args.html / PDF_NAME
     if not (args.html / "index.html").is_file():
         sys.exit(f"{args.html} has no built book: run `make book` first")
-    if not pathlib.Path(CHROMIUM).exists():
-        sys.exit(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
-    baseurl = yaml.safe_load(args.config.read_text(encoding="utf-8"))["html"]["baseurl"]
-    baseurl = baseurl.rstrip("/") + "/"
-    t0 = time.perf_counter()
+    try:
+        require_chromium()
+    except ChromiumMissing as e:
+        sys.exit(str(e))
+    return args
 
+
+def paper_page(browser, origin: str):
+    """(context, page): offline, in the light mode, laid out as on paper (print media, the column's width)."""
+    # The pages are laid out as on paper before they are printed, so that FIT measures the
+    # equations in the layout page.pdf() prints (tests/test_pdf.py measures in this layout too).
+    context, page = offline_context(browser, origin, mode="light", width=COLUMN_PX, height=1200)
+    page.emulate_media(media="print")
+    return context, page
+
+
+def print_pages(page, origin: str, args, site: str):
+    """Print every page of the table of contents, in its order: (entries, pieces, scaled)."""
+    # entries: {part, doc, title, start, pages} per page (start: its first page, 0-based, in the
+    # book without its contents); pieces: each page's PDF; scaled: (doc, equation, zoom) for every
+    # display equation FIT scaled down to the column.
+    entries, pieces, scaled, start = [], [], [], 0
+    for part, doc in toc_pages(args.toc):
+        rel = f"{doc}.html"
+        if not (args.html / rel).is_file():
+            sys.exit(f"{rel} is in the table of contents but not in {args.html}")
+        page.goto(f"{origin}/{rel}", wait_until="load")
+        title = page.evaluate(PREPARE, site)
+        scaled += [(doc, eq, zoom) for eq, zoom in page.evaluate(FIT)]
+        data = page.pdf(print_background=True, prefer_css_page_size=False, outline=False,
+                        tagged=True, **PAPER)
+        n = len(PdfReader(io.BytesIO(data)).pages)
+        entries.append({"part": part, "doc": doc, "title": title, "start": start, "pages": n})
+        pieces.append(data)
+        print(f"  {rel:45s} {n:4d} pages  {title}")
+        start += n
+    return entries, pieces, scaled
+
+
+def print_contents(page, entries):
+    """Print the contents page(s): (pdf, how many pages it takes, where each entry lies on them)."""
+    # Printed twice, as the number of pages it takes shifts the page numbers it lists (it
+    # settles at once: the numbers do not change its length).
+    offset = 1
+    for _ in range(3):
+        page.set_content(contents_html(entries, offset), wait_until="load")
+        toc_pdf = page.pdf(print_background=True, **PAPER)
+        got = len(PdfReader(io.BytesIO(toc_pdf)).pages)
+        if got == offset:
+            break
+        offset = got
+    # Where each contents entry lies on its page, for the links (CSS px from the page's top):
+    # measured in the print layout, at the printable width (A4 less the margins).
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('li.entry a')).map(a => {
+        const r = a.getBoundingClientRect();
+        return [r.left, r.top + window.scrollY, r.right, r.bottom + window.scrollY];
+    })""")
+    return toc_pdf, offset, boxes
+
+
+def print_numbers(page, count: int) -> bytes:
+    """Print the page numbers: one transparent A4 page per page of the book, its number at the foot."""
+    page.set_content(numbers_html(count), wait_until="load")
+    return page.pdf(print_background=False, prefer_css_page_size=True)
+
+
+class Printed(NamedTuple):
+    """What Chromium printed, for the steps that make one PDF of it."""
+
+    entries: list  # {part, doc, title, start, pages} per page, in the order of the table of contents
+    pieces: list  # each page's PDF
+    scaled: list  # (doc, equation, zoom) for each display equation FIT scaled down
+    contents: bytes  # the contents page(s)
+    offset: int  # how many pages the contents take (the book's pages follow them)
+    boxes: list  # where each contents entry lies (CSS px), for its link
+    numbers: bytes  # the page numbers, one page per page
+
+
+def print_book(args) -> Printed:
+    """Serve the built book offline and print its pages, contents and page numbers in Chromium."""
     from playwright.sync_api import sync_playwright
 
-    server = serve(args.html)
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
-    refused = []
-    entries, pieces = [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        # The pages are laid out as on paper (print media, the printable width) before they
-        # are printed, so that FIT measures the equations in the layout page.pdf() prints.
-        context = browser.new_context(viewport={"width": COLUMN_PX, "height": 1200})
-
-        def route(r):
-            url = urlparse(r.request.url)
-            if url.scheme in ("data", "blob") or r.request.url.startswith(origin):
-                r.continue_()
-            else:
-                refused.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        context.add_init_script("localStorage.setItem('mode', 'light');")
-        page = context.new_page()
-        page.emulate_media(media="print")
-        start, scaled = 0, []
-        for part, doc in toc_pages(args.toc):
-            rel = f"{doc}.html"
-            if not (args.html / rel).is_file():
-                sys.exit(f"{rel} is in the table of contents but not in {args.html}")
-            page.goto(f"{origin}/{rel}", wait_until="load")
-            title = page.evaluate(PREPARE, baseurl)
-            scaled += [(doc, eq, zoom) for eq, zoom in page.evaluate(FIT)]
-            data = page.pdf(print_background=True, prefer_css_page_size=False, outline=False,
-                            tagged=True, **PAPER)
-            n = len(PdfReader(io.BytesIO(data)).pages)
-            entries.append({"part": part, "doc": doc, "title": title, "start": start, "pages": n})
-            pieces.append(data)
-            print(f"  {rel:45s} {n:4d} pages  {title}")
-            start += n
-        total = start
-
-        # The contents page(s): printed twice, as the number of pages it takes shifts the
-        # page numbers it lists (it settles at once: the numbers do not change its length).
-        offset = 1
-        for _ in range(3):
-            page.set_content(contents_html(entries, offset), wait_until="load")
-            toc_pdf = page.pdf(print_background=True, **PAPER)
-            got = len(PdfReader(io.BytesIO(toc_pdf)).pages)
-            if got == offset:
-                break
-            offset = got
-        # Where each contents entry lies on its page, for the links (CSS px from the page's top):
-        # measured in the print layout, at the printable width (A4 less the margins).
-        boxes = page.evaluate("""() => Array.from(document.querySelectorAll('li.entry a')).map(a => {
-            const r = a.getBoundingClientRect();
-            return [r.left, r.top + window.scrollY, r.right, r.bottom + window.scrollY];
-        })""")
-        page.set_content(numbers_html(offset + total), wait_until="load")
-        numbers = page.pdf(print_background=False, prefer_css_page_size=True)
+    site = baseurl(config(args.config))
+    with serve(args.html) as origin, sync_playwright() as p:
+        browser = chromium(p)
+        _, page = paper_page(browser, origin)
+        entries, pieces, scaled = print_pages(page, origin, args, site)
+        toc_pdf, offset, boxes = print_contents(page, entries)
+        numbers = print_numbers(page, offset + sum(e["pages"] for e in entries))
+        refused = page.sa_external
         browser.close()
-    server.shutdown()
     if refused:
         sys.exit(f"the pages asked for other hosts (refused, the PDF must be made offline): {refused[:5]}")
+    return Printed(entries, pieces, scaled, toc_pdf, offset, boxes, numbers)
 
+
+def merge(printed: Printed) -> PdfWriter:
+    """Merge the contents and the pages into one PDF, stamp each page's number on it, deflate."""
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(toc_pdf)))
-    for data in pieces:
+    writer.append(PdfReader(io.BytesIO(printed.contents)))
+    for data in printed.pieces:
         writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
-    stamps = PdfReader(io.BytesIO(numbers))
+    stamps = PdfReader(io.BytesIO(printed.numbers))
     for k, pdf_page in enumerate(writer.pages):
         pdf_page.merge_page(stamps.pages[k])
         # merge_page leaves the page's content uncompressed (three quarters of the file): deflate it
         pdf_page.compress_content_streams()
+    return writer
 
-    # Bookmarks: one per part, one per chapter under it.
-    parents = {}
-    for e in entries:
+
+def add_bookmarks(writer: PdfWriter, printed: Printed) -> None:
+    """Bookmarks (the PDF's outline): one per part, one per chapter under it, and the contents."""
+    parents, offset = {}, printed.offset
+    for e in printed.entries:
         parent = None
         if e["part"]:
             if e["part"] not in parents:
@@ -270,11 +272,16 @@ def main(argv=None) -> int:
             parent = parents[e["part"]]
         writer.add_outline_item(title=e["title"], page_number=e["start"] + offset, parent=parent)
     writer.add_outline_item(title="Contents", page_number=0)
-    # Links on the contents page(s): CSS px -> PDF points (72/96), the PDF's y axis points up.
+
+
+def link_contents(writer: PdfWriter, printed: Printed) -> None:
+    """A link on the contents page(s) from each entry to its first page."""
+    # CSS px -> PDF points (72/96), the PDF's y axis points up.
+    offset = printed.offset
     mm = 72 / 25.4
     height = float(writer.pages[0].mediabox.height)
     page_px = (297 - 16 - 18) * mm / 0.75  # the printable height of one page, in CSS px
-    for e, (x0, y0, x1, y1) in zip(entries, boxes):
+    for e, (x0, y0, x1, y1) in zip(printed.entries, printed.boxes):
         sheet = int(y0 // page_px)
         y0, y1 = y0 - sheet * page_px, y1 - sheet * page_px
         rect = (16 * mm + x0 * 0.75, height - 16 * mm - y1 * 0.75,
@@ -282,6 +289,10 @@ def main(argv=None) -> int:
         writer.add_annotation(page_number=min(sheet, offset - 1),
                               annotation=Link(rect=rect, target_page_index=e["start"] + offset,
                                               fit=Fit.fit()))
+
+
+def write(writer: PdfWriter, out: pathlib.Path) -> None:
+    """Give the PDF its title and author, open it on its bookmarks, drop repeated objects, write it."""
     writer.add_metadata({"/Title": "Seeing Attention", "/Author": "The Seeing Attention authors"})
     writer.page_mode = "/UseOutlines"
     # Every piece embeds its own copy of the same fonts and stamps: keep one of each.
@@ -289,12 +300,29 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as f:
         writer.write(f)
-    seconds = time.perf_counter() - t0
+
+
+def report(out: pathlib.Path, printed: Printed, seconds: float) -> None:
+    """Print the equations scaled to the column, the page count, the size and the time taken."""
+    scaled, offset = printed.scaled, printed.offset
     if scaled:
         print(f"{len(scaled)} display equations scaled to the column, the smallest to "
               f"{min(z for *_, z in scaled):.0%}: " + ", ".join(f"{eq} {z:.0%}" for _, eq, z in scaled))
+    total = sum(e["pages"] for e in printed.entries)
     print(f"{out}: {offset + total} pages ({offset} of contents), "
           f"{out.stat().st_size / 1e6:.1f} MB, made in {seconds:.0f} s")
+
+
+def main(argv=None) -> int:
+    """Make the PDF: print the book in Chromium, merge, stamp, bookmark, link, write, report."""
+    args = arguments(argv)
+    t0 = time.perf_counter()
+    printed = print_book(args)
+    writer = merge(printed)
+    add_bookmarks(writer, printed)
+    link_contents(writer, printed)
+    write(writer, args.out)
+    report(args.out, printed, time.perf_counter() - t0)
     return 0
 
 

@@ -17,8 +17,8 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # scripts/: browser.py
+from browser import chromium  # noqa: E402
 
 
 def execute(path: pathlib.Path):
@@ -51,7 +51,7 @@ def screenshots(page_file: pathlib.Path, outdir: pathlib.Path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         errors = []
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))

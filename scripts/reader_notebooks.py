@@ -39,15 +39,16 @@ import re
 import sys
 import unicodedata
 
-import yaml
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+from book import EDITIONS, config, read_po, toc_chapters  # noqa: E402  (scripts/book.py)
 from utils.i18n import PIP_FONT  # noqa: E402
 
 CHAPTERS = ROOT / "chapters"
 OUT = ROOT / "notebooks"
-LANGUAGES = {"en": OUT, "zh_CN": OUT / "zh"}
+# notebooks/ and notebooks/zh/: the editions' folders
+LANGUAGES = {language: OUT / edition.folder for language, edition in EDITIONS.items()}
 CATALOGS = ROOT / "book" / "locales" / "zh_CN" / "LC_MESSAGES"
 WORDS = {  # what the conversion itself writes, in each language
     "en": {"exercise": "Exercise {k}", "solution": "Solution to Exercise {k}",
@@ -83,15 +84,7 @@ ROLE = re.compile(r"\{(?P<role>doc|eq|ref|term|cite:t|cite:p|cite)\}`(?P<body>[^
 
 
 # ----------------------------------------------------------------------------- book facts
-
-
-def config():
-    return yaml.safe_load((ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))
-
-
-def toc_chapters():
-    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text(encoding="utf-8"))
-    return [c["file"] for part in toc["parts"] for c in part["chapters"] if c["file"].startswith("chapters/")]
+# (the config, the table of contents and the editions: scripts/book.py)
 
 
 def bibliography():
@@ -128,7 +121,8 @@ def title_of(path: pathlib.Path) -> str:
 
 
 def term_anchor(term: str) -> str:
-    """The id Sphinx gives a glossary term (sphinx.util.nodes._make_id of 'term-<term>')."""
+    """The id Sphinx gives a glossary term (sphinx.util.nodes._make_id of 'term-<term>', a private
+    function, copied: tests/test_reader_notebooks.py checks it against the built glossary)."""
     text = unicodedata.normalize("NFKD", f"term-{term}").encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^a-zA-Z0-9._]+", "-", " ".join(text.split()))
     return re.sub(r"^[-0-9._]+|-+$", "", text)
@@ -175,7 +169,7 @@ class Book:
     def __init__(self, language: str = "en"):
         cfg = config()
         self.language, self.words = language, WORDS[language]
-        self.base = cfg["html"]["baseurl"].rstrip("/") + "/" + ("" if language == "en" else "zh/")
+        self.base = cfg["html"]["baseurl"].rstrip("/") + "/" + EDITIONS[language].prefix
         self.tables = {}
         self.missing = []  # (page, English text) without a translation
         self.repo = cfg["repository"]["url"].rstrip("/")
@@ -298,14 +292,10 @@ class Book:
 
 
 def read_catalog(path: pathlib.Path) -> dict:
-    """{normalised msgid: msgstr} of a .po file's translated, non-fuzzy messages."""
-    from babel.messages.pofile import read_po
-
+    """{normalised msgid: msgstr} of a .po file's translated, non-fuzzy messages (book.read_po)."""
     if not path.exists():
         return {}
-    with open(path, "rb") as f:
-        catalog = read_po(f)
-    return {_norm(m.id): m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    return {_norm(msgid): msgstr for msgid, msgstr in read_po(path).items()}
 
 
 def _norm(text: str) -> str:

@@ -1,7 +1,6 @@
 """Helpers shared by the browser tests (test_static_switch.py on pages made here,
 test_explorers_built.py on the built book). Not a test module: no test imports another test.
 
-- ``CHROMIUM``, ``CHROMIUM_FLAGS``: the browser the tests drive (Debian's chromium, offline).
 - ``static_page(browser, body)``: a page holding ``body`` (an explorer's static HTML), with its
   console errors collected in ``page.sa_errors``.
 - ``MOVE_JS``: move one control of an explorer root; returns what the reader sees at once
@@ -13,7 +12,7 @@ test_explorers_built.py on the built book). Not a test module: no test imports a
 - ``book_pages(built_html)``: every page of the built book, both editions.
 - ``offline_context(browser, server, mode)``: a browser context and page that may only talk to
   the local book server, recording what else it asked for, its console errors and its failed
-  requests (``page.sa_external``, ``sa_console_errors``, ``sa_failed``).
+  requests (``page.sa_external``, ``sa_console_errors``, ``sa_failed``): scripts/browser.py's.
 - ``LOAD_FACTS``: what a loaded page shows (typeset maths, images, explorer controls).
 - axe-core's run (``prepare_for_axe``, ``RUN_AXE``, ``TO_DARK``): conftest's ``page_tour``
   loads every page once for tests/test_book_built.py and tests/test_accessibility.py.
@@ -23,13 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
-from urllib.parse import urlparse
+import sys
 
 from utils.style import MAX_TABLE_CELLS, format_number
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
+from browser import offline_context  # noqa: E402, F401  (scripts/browser.py; the tests import it from here)
 
 # The colour at 3 px inside each cell's top-left corner, read back from the canvas.
 _PIXELS = """function PIXELS(c) {
@@ -150,42 +148,6 @@ def book_pages(built_html: pathlib.Path) -> list[str]:
     return sorted(p.relative_to(built_html).as_posix() for p in built_html.rglob("*.html")
                   if not set(p.relative_to(built_html).parts) & set(skip)
                   and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8")[:2000])
-
-
-def offline_context(browser, server: str, mode: str | None = None, width: int = 1280, height: int = 900):
-    """(context, page): a page that may only talk to the local book server.
-
-    Every request to another host is aborted and recorded in ``page.sa_external``; console
-    errors and uncaught exceptions go to ``page.sa_console_errors``; requests that failed
-    (including local 404s) go to ``page.sa_failed``. ``mode`` ("light" or "dark"): the theme's
-    colour mode, set the theme's own way (it reads the reader's choice from localStorage).
-    """
-    local = urlparse(server).netloc
-    context = browser.new_context(viewport={"width": width, "height": height})
-    if mode is not None:
-        context.add_init_script(f"localStorage.setItem('mode', '{mode}');")
-    page = context.new_page()
-    page.sa_server = server
-    page.sa_external, page.sa_console_errors, page.sa_failed = [], [], []
-
-    def route(r):
-        url = urlparse(r.request.url)
-        if url.scheme in ("data", "blob") or url.netloc == local:
-            r.continue_()
-        else:
-            page.sa_external.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and page.sa_console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.sa_console_errors.append(str(e)))
-    # A request cancelled because the page navigated away (ERR_ABORTED: e.g. the previous
-    # page's favicon, fetched after its load) is not a failure; a missing file still shows up
-    # as a 4xx response below, and a request to another host in sa_external.
-    page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and page.sa_failed.append(
-        f"{r.failure} {r.url}"))
-    page.on("response", lambda r: r.status >= 400 and page.sa_failed.append(f"{r.status} {r.url}"))
-    return context, page
 
 
 # What a loaded page shows: typeset formulas (and MathJax errors), images that did not load,

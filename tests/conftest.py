@@ -1,4 +1,5 @@
-"""Shared fixtures: the built book, a local server for it, and an offline Chromium page.
+"""Shared fixtures: the built book, a local server for it, and an offline Chromium page
+(the server, the browser and the offline page come from scripts/browser.py).
 
 Tests that need the built book (``make book``) take the ``built_html`` fixture; they are
 marked ``built`` automatically, so ``pytest -m "not built"`` runs only the fast unit tests.
@@ -6,15 +7,16 @@ marked ``built`` automatically, so ``pytest -m "not built"`` runs only the fast 
 
 from __future__ import annotations
 
-import functools
-import http.server
 import pathlib
-import threading
+import sys
 
 import pytest
-from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BUILT = ROOT / "_build" / "html"
+sys.path.insert(0, str(ROOT / "scripts"))
+from browser import ChromiumMissing, chromium, serve  # noqa: E402  (scripts/browser.py)
+from browser_helpers import (  # noqa: E402
     COLOUR_RULES,
     LOAD_FACTS,
     RUN_AXE,
@@ -24,9 +26,6 @@ from browser_helpers import (
     offline_context,
     prepare_for_axe,
 )
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-BUILT = ROOT / "_build" / "html"
 
 
 def pytest_configure(config):
@@ -61,35 +60,26 @@ def chapter_pages(built_html) -> list[pathlib.Path]:
 @pytest.fixture(scope="session")
 def book_server(built_html):
     """Serve the built book on 127.0.0.1 (a free port) for the session; yields its base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(built_html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(built_html) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
-    if not pathlib.Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            b = chromium(p)
+        except ChromiumMissing as e:
+            pytest.fail(str(e))
         yield b
         b.close()
 
 
 @pytest.fixture()
 def offline_page(browser, book_server):
-    """A page that may only talk to the local book server (browser_helpers.offline_context)."""
+    """A page that may only talk to the local book server (browser.offline_context)."""
     context, page = offline_context(browser, book_server)
     yield page
     context.close()

@@ -27,6 +27,8 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+import book  # noqa: E402  (scripts/book.py)
 from utils import i18n  # noqa: E402
 
 PY = sys.executable
@@ -45,13 +47,6 @@ def test_catalogs_are_complete_and_consistent():
     assert "complete and consistent" in result.stdout
 
 
-def read_po(path):
-    from babel.messages.pofile import read_po
-
-    with open(path, "rb") as f:
-        return read_po(f)
-
-
 def test_catalogs_hold_every_message_the_english_has_now(tmp_path):
     result = run(ROOT / "scripts" / "build_book.py", "--gettext", "--quiet", "--out", tmp_path / "pot")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -60,8 +55,8 @@ def test_catalogs_hold_every_message_the_english_has_now(tmp_path):
     stale = []
     for pot in pots:
         rel = pot.relative_to(tmp_path / "pot").with_suffix(".po")
-        po = read_po(CATALOGS / rel)
-        for message in read_po(pot):
+        po = book.po_catalog(CATALOGS / rel)
+        for message in book.po_catalog(pot):
             if message.id:
                 have = po.get(message.id)
                 if have is None or not have.string or have.fuzzy:
@@ -91,9 +86,14 @@ def test_a_changed_english_sentence_marks_its_translation_out_of_date(tmp_path):
     after = run(tmp_path / "scripts" / "i18n.py", "check", po_path, cwd=tmp_path)
     assert after.returncode == 1 and ("1 fuzzy" in after.stdout or "1 untranslated" in after.stdout), \
         after.stdout[-2000:]
-    changed = [m for m in read_po(po_path) if m.id.startswith("Scores can be any numbers at all.")]
+    changed = [m for m in book.po_catalog(po_path) if m.id.startswith("Scores can be any numbers at all.")]
     assert len(changed) == 1
     assert changed[0].fuzzy or not changed[0].string
+
+
+def test_the_editions_are_the_languages_utils_translates_to():
+    """scripts/book.py's editions and utils.i18n's languages (utils cannot import scripts)."""
+    assert book.LANGUAGES == tuple(i18n.LANGUAGES)
 
 
 # -- utils.i18n -----------------------------------------------------------------------------

@@ -198,11 +198,7 @@ def printed_layout(built_html, browser, book_server):
     """Every page of the PDF as make_pdf lays it out before printing:
     {doc: (overruns, [[equation, scale], ...] for the equations FIT scaled)}."""
     make_pdf = load_make_pdf()
-    context = browser.new_context(viewport={"width": make_pdf.COLUMN_PX, "height": 1200})
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(book_server) else r.abort())
-    context.add_init_script("localStorage.setItem('mode', 'light');")
-    page = context.new_page()
-    page.emulate_media(media="print")
+    context, page = make_pdf.paper_page(browser, book_server)
     found = {}
     for _, doc in make_pdf.toc_pages(ROOT / "book" / "_toc.yml"):
         source = (built_html / f"{doc}.html").read_text(encoding="utf-8")

@@ -180,3 +180,21 @@ def test_equation_and_exercise_numbers_match_the_pages(built_html):
         exercises = re.findall(r"^### Exercise (\d+)", text, re.M)
         on_page = re.findall(r'<span class="caption-number">Exercise (\d+) </span>', page)
         assert exercises == on_page, f"{path.name}: exercises {exercises} vs the page's {on_page}"
+
+
+def test_term_anchor_gives_the_ids_the_built_glossary_has(built_html):
+    """The reader notebooks link each {term} to the glossary by the id Sphinx gives the term, which
+    reader_notebooks.term_anchor computes by copying Sphinx's rule (a private function): every
+    term of book/glossary.md, in order, must get the id the built glossary gives it, in both
+    editions, so that a change of Sphinx's rule shows here, not as a dead link in a notebook."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from reader_notebooks import term_anchor
+
+    source = (ROOT / "book" / "glossary.md").read_text(encoding="utf-8")
+    block = source.split("```{glossary}", 1)[1].split("\n```", 1)[0]
+    terms = [line.strip() for line in block.splitlines() if line.strip() and not line[0].isspace()]
+    assert len(terms) >= 40, terms
+    for folder in ("", "zh"):
+        page = (built_html / folder / "book" / "glossary.html").read_text(encoding="utf-8")
+        ids = re.findall(r'<dt id="([^"]+)"', page)
+        assert [term_anchor(t) for t in terms] == ids, f"{folder or 'en'}: the glossary's ids differ"

@@ -23,6 +23,7 @@ Sphinx translates the pages' prose from ``book/locales``. This extension does th
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import pathlib
 import re
@@ -35,8 +36,21 @@ from sphinx.transforms import SphinxTransform
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DUMP = ROOT / "_build" / "i18n-dump"
 REPORT = ROOT / "_build" / "i18n"
-EDITIONS = {"en": ("", "English"), "zh_CN": ("zh/", "中文")}  # folder under the site root, name
-HREFLANG = {"en": "en", "zh_CN": "zh-CN"}
+
+
+def _load_book():
+    """scripts/book.py, loaded by its path (scripts/ is not a package, and the Sphinx build's
+    path holds the folder book/ under the same name)."""
+    name = "seeing_attention_book"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "book.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+EDITIONS = _load_book().EDITIONS  # language -> Edition(folder, title, name, hreflang)
 
 
 def _i18n():
@@ -142,7 +156,7 @@ def _finish(app, exception):
 def _site_root(app) -> str:
     """The published address of the site's root (html_baseurl less this edition's folder)."""
     base = (app.config.html_baseurl or "").rstrip("/") + "/"
-    folder = EDITIONS.get(app.config.language, EDITIONS["en"])[0]
+    folder = EDITIONS.get(app.config.language, EDITIONS["en"]).prefix
     return base[: -len(folder)] if folder and base.endswith(folder) else base
 
 
@@ -152,15 +166,15 @@ def _alternate(app, pagename, templatename, context, doctree):
     carries its address relative to this page (data-sa-href): book.js makes it the language
     button, which must work offline and on any host."""
     language = app.config.language
-    here = EDITIONS.get(language, EDITIONS["en"])[0]
+    here = EDITIONS.get(language, EDITIONS["en"]).prefix
     up = "../" * pagename.count("/") + "../" * here.count("/")
     root = _site_root(app)
     links = []
-    for edition, (folder, name) in EDITIONS.items():
-        absolute = f"{root}{folder}{pagename}.html"
-        extra = "" if edition == language else (f' title="{name}" data-sa-edition="{edition}" '
-                                                f'data-sa-href="{up}{folder}{pagename}.html"')
-        links.append(f'<link rel="alternate" hreflang="{HREFLANG[edition]}" href="{absolute}"{extra}>')
+    for edition, e in EDITIONS.items():
+        absolute = f"{root}{e.prefix}{pagename}.html"
+        extra = "" if edition == language else (f' title="{e.name}" data-sa-edition="{edition}" '
+                                                f'data-sa-href="{up}{e.prefix}{pagename}.html"')
+        links.append(f'<link rel="alternate" hreflang="{e.hreflang}" href="{absolute}"{extra}>')
     links.append(f'<link rel="alternate" hreflang="x-default" href="{root}{pagename}.html">')
     context["metatags"] = context.get("metatags", "") + "\n".join(links)
 
