@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from utils.claims import BACKENDS, machine  # noqa: E402
 
 # Chapters whose code trains a model or times something: their claims depend on the machine.
-VARYING = ["01", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16", "17"]
+VARYING = ["01", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18"]
 
 
 def environment(backend: str, threads: int, seed: int, log: pathlib.Path, strict: bool) -> dict:

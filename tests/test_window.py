@@ -1,0 +1,120 @@
+"""utils.window: a rolling cache equals full attention with the window mask (with and without
+sinks), its memory stays constant, the mask and the receptive field are right, and bad input gets
+a clear error."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from utils import window
+from utils.decoder import DecoderOnlyLM
+
+
+def _model(seed, vocab=13, n_layers=3, n_kv_heads=2, max_len=45):
+    torch.manual_seed(seed)
+    return DecoderOnlyLM(vocab, d_model=24, n_heads=4, d_ff=40, n_layers=n_layers, max_len=max_len,
+                         n_kv_heads=n_kv_heads, positions="sinusoidal").double().eval()
+
+
+# shapes the chapter does not use: batch of 3, grouped K/V heads, odd lengths, a window of 1,
+# every key a sink but the query's own, a window longer than the sequence
+CASES = [(3, 41, 1, 0), (1, 29, 3, 0), (2, 44, 7, 3), (2, 17, 6, 5), (1, 23, 40, 0), (3, 30, 9, 1)]
+
+
+@pytest.mark.parametrize("B, n, size, sinks", CASES)
+def test_rolling_cache_equals_full_attention_with_the_window_mask(B, n, size, sinks):
+    model = _model(seed=n + size)
+    tokens = torch.randint(0, 13, (B, n), generator=torch.Generator().manual_seed(size))
+    rolled, _ = window.rolling_forward(model, tokens, size, sinks)
+    with torch.no_grad():
+        masked, _ = window.masked_forward(model, tokens, window.window_mask(n, size, sinks))
+    assert rolled.shape == (B, n, 13)
+    assert torch.allclose(rolled, masked, atol=1e-10)
+
+
+def test_masked_forward_with_the_causal_mask_is_the_model():
+    model = _model(1, n_kv_heads=4)
+    tokens = torch.randint(0, 13, (2, 31))
+    with torch.no_grad():
+        ours, weights = window.masked_forward(model, tokens, window.window_mask(31, 31))
+        theirs, _, their_weights = model(tokens)
+    assert torch.allclose(ours, theirs, atol=1e-12)
+    assert all(torch.allclose(a, b) for a, b in zip(weights, their_weights))
+
+
+def test_a_window_as_long_as_the_sequence_is_the_causal_mask():
+    assert torch.equal(window.window_mask(9, 9), torch.ones(9, 9, dtype=torch.bool).tril())
+    assert torch.equal(window.window_mask(9, 30, 2), torch.ones(9, 9, dtype=torch.bool).tril())
+
+
+def test_window_mask_rows_hold_at_most_size_keys_sinks_first():
+    mask = window.window_mask(40, 7, 2)
+    assert mask.sum(dim=1).max() == 7 and mask[39].nonzero().flatten().tolist() == [0, 1, 35, 36, 37, 38, 39]
+    assert not mask.triu(1).any()                       # causal: nothing after the query
+
+
+def test_cache_memory_is_constant_in_the_length_and_holds_the_right_positions():
+    model = _model(2)
+    peaks = {}
+    for n in (12, 24, 44):
+        tokens = torch.randint(0, 13, (1, n))
+        _, peaks[n] = window.rolling_forward(model, tokens, 8, 2)
+    assert peaks[12] == peaks[24] == peaks[44] == 2 * 3 * 1 * 7 * 2 * 6 * 8   # 2 · layers · B · (size − 1) · g · d_head · 8
+    cache = window.RollingCache(5, 1)
+    for t in range(9):
+        _, w, seen = window.step(model, torch.tensor([[t % 13]]), cache)
+        assert seen == ([0] + list(range(max(1, t - 3), t + 1)) if t >= 4 else list(range(t + 1)))
+        assert w[0].shape == (1, 4, 1, len(seen))
+    assert cache.positions == [0, 6, 7, 8] and cache.seen == 9
+
+
+def test_receptive_field_grows_by_size_minus_one_per_layer():
+    mask = window.window_mask(50, 5)
+    for layers in (1, 2, 3):
+        reach = window.receptive_field(mask, layers)
+        assert reach[49].nonzero().min().item() == 49 - layers * 4
+
+
+def test_the_gradient_reaches_exactly_the_receptive_field():
+    model = _model(3, n_layers=2, max_len=30)
+    tokens = torch.randint(0, 13, (1, 30))
+    X = (model.embedding(tokens) * model.d_model ** 0.5).detach().requires_grad_(True)
+    # the same forward pass from embeddings: patch the embedding to return X
+    original = model.embedding.forward
+    model.embedding.forward = lambda ids: X / model.d_model ** 0.5
+    try:
+        logits, _ = window.masked_forward(model, tokens, window.window_mask(30, 4))
+    finally:
+        model.embedding.forward = original
+    logits[0, -1].sum().backward()
+    touched = (X.grad[0].abs().sum(dim=1) > 0).nonzero().flatten()
+    assert touched.min().item() == 29 - 2 * 3
+
+
+@pytest.mark.parametrize("args, words", [((5, 5), "sinks must be between 0 and size - 1"),
+                                         ((0, 0), "size must be >= 1"),
+                                         ((4, -1), "sinks must be between"),
+                                         ((4.0, 0), "size must be a whole number"),
+                                         ((True, 0), "size must be a whole number")])
+def test_bad_size_or_sinks_is_a_clear_value_error(args, words):
+    with pytest.raises(ValueError, match=words):
+        window.RollingCache(*args)
+    with pytest.raises(ValueError, match=words):
+        window.window_mask(10, *args)
+
+
+def test_bad_model_tokens_and_masks_are_clear_value_errors():
+    model = _model(4, max_len=10)
+    with pytest.raises(ValueError, match="DecoderOnlyLM"):
+        window.step(torch.nn.Linear(2, 2), torch.tensor([[1]]), window.RollingCache(3))
+    with pytest.raises(ValueError, match=r"one token at a time: expected \(B, 1\), got \(1, 2\)"):
+        window.step(model, torch.tensor([[1, 2]]), window.RollingCache(3))
+    with pytest.raises(ValueError, match=r"mask must be bool \(6, 6\)"):
+        window.masked_forward(model, torch.zeros(1, 6, dtype=torch.long), window.window_mask(5, 3))
+    with pytest.raises(ValueError, match="max_len=10"):
+        window.rolling_forward(model, torch.zeros(1, 11, dtype=torch.long), 4)
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        window.window_mask(0, 3)
+    with pytest.raises(ValueError, match="square bool"):
+        window.receptive_field(torch.ones(3, 4, dtype=torch.bool), 2)
