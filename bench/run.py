@@ -17,6 +17,8 @@
     function (target <= 50 ms) and the size of the output a saved notebook keeps (<= 50 KB).
 (e) Generating tokens with and without the KV cache (bench/kv_cache.py, chapter 13), one thread,
     64 to 512 tokens (target: >= 10x per token at 512).
+(f) Peak memory of naive attention against chapter 17's tiled pass at n = 4096 (bench/flash_memory.py,
+    tracemalloc, float64, d = 64, blocks of 64), as a ratio.
 
 Prints a table and writes _build/bench.json. Medians over many repeats; the ratio is what to
 trust on a noisy machine, since both sides run in the same process minutes apart at most.
@@ -199,6 +201,7 @@ def live_explorers():
 
 
 def main():
+    from flash_memory import run as flash_memory_run
     from kv_cache import run as kv_cache_run
 
     live = {"8x8": (time_ours(compute_one), time_naive(1)),
@@ -207,6 +210,7 @@ def main():
     sizes = page_sizes()
     explorers = live_explorers()
     kv = kv_cache_run()
+    fm = flash_memory_run()
     print("(a) live kernel, slider change -> updated picture (ms; median / p95)")
     print(f"    {'case':9} {'ours':>14} {'naive':>16} {'naive / ours':>13}")
     for case, ((om, op), (nm, np95)) in live.items():
@@ -235,6 +239,10 @@ def main():
     print(f"    speed-up at 512 tokens: {kv['kv_cache_speedup_512']:.1f}x (target >= 10x); log-log slopes "
           f"{kv['kv_cache_per_token_slope_recomputed']:.2f} recomputed, "
           f"{kv['kv_cache_per_token_slope_cached']:.2f} cached")
+    naive_mib, tiled_mib = fm["flash_naive_peak_bytes"] / 2**20, fm["flash_tiled_peak_bytes"] / 2**20
+    print(f"(f) peak memory at n = {fm['flash_n']} (tracemalloc): naive {naive_mib:.1f} MiB, tiled "
+          f"{tiled_mib:.2f} MiB, naive / tiled {fm['flash_peak_ratio']:.0f}x "
+          f"(time {fm['flash_naive_s']:.2f} s naive, {fm['flash_tiled_s']:.2f} s tiled in Python)")
     result = {"live_ours_ms": live["8x8"][0][0], "live_naive_ms": live["8x8"][1][0],
               "live_ratio": live["8x8"][1][0] / live["8x8"][0][0],
               "live_ours_4heads_ms": live["4 heads"][0][0], "live_naive_4heads_ms": live["4 heads"][1][0],
@@ -245,7 +253,7 @@ def main():
               "page_bytes": sizes, "live_explorers": explorers,
               "live_explorer_max_overhead_ms": max(m["overhead_ms"] for m in explorers.values()),
               "live_explorer_max_output_bytes": max(m["output_bytes"] for m in explorers.values()),
-              **kv}
+              **kv, **fm}
     out = ROOT / "_build" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

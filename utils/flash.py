@@ -2,8 +2,8 @@
 
 The forward pass visits the score matrix S = Q Kᵀ / √d_k one tile at a time, in FlashAttention-2's
 loop order (Dao, 2023): an outer loop over blocks of B_q query rows, an inner loop over blocks of
-B_k keys. For every query row it keeps three running quantities, the online softmax of chapter 12
-(Milakov & Gimelshein):
+B_k keys. For every query row it keeps three running quantities: m and ℓ are the online softmax of
+chapter 12 (Milakov & Gimelshein), and o, rescaled in the same way, is what attention adds:
 
     m  the largest score seen so far,
     ℓ  the sum of exp(score − m) so far,
