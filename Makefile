@@ -20,10 +20,11 @@ VENDOR      := book/_static/vendor
 
 setup: $(VENV)/.installed $(VENDOR)/.copied
 
-# --no-compile: pip would byte-compile every file of every package it installs (torch alone is
-# thousands); Python compiles and caches a module when it is first imported, so only the modules
-# the book uses are ever compiled (installing torch here: 82 s with compiling, 23 s without).
-PIP := -m pip install --quiet --no-compile
+# pip byte-compiles what it installs. Keep it: where PYTHONDONTWRITEBYTECODE is set (it is on this
+# project's machines) Python never caches a compiled module, so without pip's .pyc files every
+# process would compile torch and the rest from source at each import (tried: every chapter ran
+# about twice as slowly).
+PIP := -m pip install --quiet
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
