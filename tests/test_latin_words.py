@@ -45,6 +45,7 @@ CODE = {  # written as code in Chinese text too
     "dL": "|dL/ds|: a derivative in a formula",
     "ds": "|dL/ds|: a derivative in a formula",
     "logit": "the field's word, kept in Chinese writing (logit)",
+    "tracemalloc": "Python's module that measured the memory (chapter 17), named as code",
 }
 NAMES = {  # proper names and acronyms the Chinese text keeps
     "Transformer": "the model's name (d2l-zh keeps it)",
@@ -69,8 +70,10 @@ NAMES = {  # proper names and acronyms the Chinese text keeps
     "QK": "the QK circuit (Elhage et al.'s name)",
     "local-p": "Luong et al.'s name for predictive local attention (the glossary keeps it)",
     "local-m": "Luong et al.'s name for monotonic local attention (the glossary keeps it)",
+    "FlashAttention": "the algorithm's name (Dao et al.), kept as Chinese writing keeps it",
+    "IO": "the IO model of Dao et al. (reads and writes of slow memory), as Chinese writing says IO",
 }
-UNITS = {u: "a unit" for u in ("ms", "s", "MiB", "KiB", "MB", "GB", "rad", "nats", "bits")}
+UNITS = {u: "a unit" for u in ("ms", "s", "MiB", "KiB", "GiB", "KB", "MB", "GB", "rad", "nats", "bits")}
 ALLOWED = CODE | NAMES | UNITS
 
 
