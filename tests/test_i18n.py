@@ -168,6 +168,49 @@ def test_a_readouts_one_word_text_is_translated_and_its_data_is_not(monkeypatch)
         Readout({"a": "b"}, data_keys=["c"])
 
 
+def test_the_chinese_search_index_is_the_same_with_a_set_of_latin_words():
+    """book_i18n's speed-up of Sphinx's Chinese indexer (a set where Sphinx 7.4 keeps a list)
+    changes no stem: Sphinx's own class and the sped-up one, fed the Chinese catalogs of four
+    chapters page by page, as the build feeds them, cut and stem every text to the same words
+    (four, not all: Sphinx's own class takes ever longer per page, as the speed-up says)."""
+    import importlib.util
+
+    from sphinx.search import zh
+
+    def load(name):  # a fresh copy of a module, so that the two classes share no state
+        spec = importlib.util.spec_from_file_location(name, zh.__file__ if name.startswith("zh") else
+                                                      ROOT / "book" / "_ext" / "book_i18n.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    sphinx_own, sped_up = load("zh_as_shipped").SearchChinese, load("zh_sped_up").SearchChinese
+    assert isinstance(sphinx_own.latin_terms, list), "Sphinx keeps a set now: drop the speed-up"
+    ext = load("book_i18n_for_test")
+    original = zh.SearchChinese
+    zh.SearchChinese = sped_up
+    try:
+        ext._index_chinese_in_linear_time()
+    finally:
+        zh.SearchChinese = original
+    assert isinstance(sped_up.latin_terms, set)
+    options = {}
+    own, fast = sphinx_own(options), sped_up(options)
+    pages = sorted(CATALOGS.glob("chapters/*.po"))[::5]
+    assert len(pages) >= 4
+    words = 0
+    for page in pages:
+        for entry in book.po_catalog(page, "zh_CN"):
+            text = entry.string or entry.id
+            if not isinstance(text, str):
+                continue
+            cut = own.split(text)
+            assert fast.split(text) == cut
+            assert [fast.stem(w) for w in cut] == [own.stem(w) for w in cut], (page.name, text[:60])
+            words += len(cut)
+    assert words > 15_000, words
+
+
 def test_every_output_catalog_entry_formats(tmp_path):
     for path in sorted((ROOT / "utils" / "i18n" / "locales" / "zh_CN").glob("*.po")):
         for msgid, msgstr in i18n.read_po(path).items():
