@@ -43,6 +43,22 @@ def test_masked_forward_with_the_causal_mask_is_the_model():
     assert all(torch.allclose(a, b) for a, b in zip(weights, their_weights))
 
 
+def test_the_models_mask_argument_works_after_a_cache_and_refuses_a_wrong_shape():
+    """DecoderOnlyLM's own `mask` (what masked_forward uses): after 5 cached tokens, the next 4
+    read with the window mask's last 4 rows equal the whole sequence read with the window mask."""
+    model = _model(5)
+    tokens = torch.randint(0, 13, (2, 9), generator=torch.Generator().manual_seed(5))
+    mask = window.window_mask(9, 3, 1)
+    with torch.no_grad():
+        whole, _ = window.masked_forward(model, tokens, mask)
+        _, cache, _ = model(tokens[:, :5], mask=mask[:5, :5])
+        rest, _, weights = model(tokens[:, 5:], cache=cache, mask=mask[5:])
+    assert torch.allclose(rest, whole[:, 5:], atol=1e-12)
+    assert weights[0].shape == (2, 4, 4, 9) and not weights[0][..., ~mask[5:]].any()
+    with pytest.raises(ValueError, match=r"mask must be bool \(4, 9\) for 4 new tokens after 5"):
+        model(tokens[:, 5:], cache=cache, mask=mask[5:, 5:])
+
+
 def test_a_window_as_long_as_the_sequence_is_the_causal_mask():
     assert torch.equal(window.window_mask(9, 9), torch.ones(9, 9, dtype=torch.bool).tril())
     assert torch.equal(window.window_mask(9, 30, 2), torch.ones(9, 9, dtype=torch.bool).tril())

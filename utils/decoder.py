@@ -100,10 +100,11 @@ class CausalSelfAttention(nn.Module):
     nn.Linear(d_model, n_kv_heads · d_head). With n_kv_heads = n_heads the parameters have the
     names and shapes of utils.layers.MultiHeadAttention, so state dicts are interchangeable.
 
-    forward(X (B, n, d_model), past=None) → (output (B, n, d_model),
+    forward(X (B, n, d_model), past=None, mask=None) → (output (B, n, d_model),
     weights (B, n_heads, n, n_past + n), (K, V) each (B, n_kv_heads, n_past + n, d_head)).
     past: the (K, V) this layer returned for the earlier tokens, or None. The n new tokens
-    sit at positions n_past .. n_past + n − 1.
+    sit at positions n_past .. n_past + n − 1. mask: bool (n, n_past + n), True = may attend,
+    in place of the causal mask (chapter 18's sliding windows); None = causal.
 
     Taught in chapter 13 (13_kv_cache).
     """
@@ -129,7 +130,7 @@ class CausalSelfAttention(nn.Module):
         B, n, _ = X.shape
         return X.view(B, n, heads, self.d_head).transpose(1, 2)
 
-    def forward(self, X, past=None):
+    def forward(self, X, past=None, mask=None):
         B, n, _ = X.shape
         Q = self.split(self.w_q(X), self.n_heads)  # (B, h, n, d_head)
         K = self.split(self.w_k(X), self.n_kv_heads)  # (B, g, n, d_head): only the new tokens
@@ -143,8 +144,11 @@ class CausalSelfAttention(nn.Module):
         if group > 1:  # shared K/V heads: repeat each for its group (multi-head needs no copy)
             K = K.repeat_interleave(group, dim=1)  # (B, h, n_k, d_head): head i reads group i // group
             V = V.repeat_interleave(group, dim=1)  # (B, h, n_k, d_head)
-        # one new token sees every cached key and itself: no mask needed
-        mask = None if n == 1 else causal_mask_after(n, n_past, X.device)  # (n, n_k)
+        if mask is None:  # one new token sees every cached key and itself: no mask needed
+            mask = None if n == 1 else causal_mask_after(n, n_past, X.device)  # (n, n_k)
+        elif tuple(mask.shape) != (n, n_past + n) or mask.dtype != torch.bool:
+            raise ValueError(f"mask must be bool ({n}, {n_past + n}) for {n} new tokens after {n_past}, "
+                             f"got {tuple(mask.shape)} {mask.dtype}")
         heads, weights = scaled_dot_product(Q, K, V, mask)  # (B, h, n, d_head), (B, h, n, n_k)
         concat = heads.transpose(1, 2).reshape(B, n, self.d_model)  # (B, n, d_model)
         return self.w_o(concat), weights, present
@@ -156,8 +160,8 @@ class DecoderOnlyBlock(nn.Module):
     The Transformer's decoder block without cross-attention, which is also an encoder block
     with a causal mask: with n_kv_heads = n_heads its parameters have the names of
     utils.layers.EncoderBlock's (attention, addnorm1, ffn, addnorm2).
-    forward(X (B, n, d_model), past=None) → (Y (B, n, d_model), weights (B, h, n, n_past + n),
-    (K, V) each (B, n_kv_heads, n_past + n, d_head)).
+    forward(X (B, n, d_model), past=None, mask=None) → (Y (B, n, d_model), weights (B, h, n, n_past + n),
+    (K, V) each (B, n_kv_heads, n_past + n, d_head)). mask: as in CausalSelfAttention.
 
     Taught in chapter 13 (13_kv_cache).
     """
@@ -169,8 +173,8 @@ class DecoderOnlyBlock(nn.Module):
         self.ffn = PositionWiseFFN(d_model, d_ff)
         self.addnorm2 = AddNorm(d_model)
 
-    def forward(self, X, past=None):
-        attended, weights, present = self.attention(X, past)
+    def forward(self, X, past=None, mask=None):
+        attended, weights, present = self.attention(X, past, mask)
         Y = self.addnorm1(X, attended)
         return self.addnorm2(Y, self.ffn(Y)), weights, present
 
@@ -185,9 +189,11 @@ class DecoderOnlyLM(nn.Module):
     positions: "learned" (utils.layers.LearnedPositionalEncoding's table) or "sinusoidal"
     (utils.layers.PositionalEncoding's); at most max_len positions.
 
-    forward(tokens (B, n) int, cache=None, last_only=False) → (logits (B, n or 1, vocab),
+    forward(tokens (B, n) int, cache=None, last_only=False, mask=None) → (logits (B, n or 1, vocab),
     cache (a new KVCache holding the old tokens and these), weights [per layer (B, h, n, n_k)]).
     With a cache, tokens are the *new* tokens only, at positions cache.length onwards.
+    mask: bool (n, n_k), True = may attend, used in every layer in place of the causal mask
+    (chapter 18: a sliding window, attention sinks); None = causal.
 
     Taught in chapter 13 (13_kv_cache).
     """
@@ -223,7 +229,7 @@ class DecoderOnlyLM(nn.Module):
             return self.positions.P.weight[start : start + n]
         return self.positions.PE[start : start + n].to(self.dtype)
 
-    def forward(self, tokens, cache=None, last_only=False):
+    def forward(self, tokens, cache=None, last_only=False, mask=None):
         tokens = self._check_tokens(tokens, "tokens")
         n_past = 0 if cache is None else self._check_cache(cache, tokens.shape[0])
         B, n = tokens.shape
@@ -235,7 +241,7 @@ class DecoderOnlyLM(nn.Module):
         keys, values, weights = [], [], []
         for layer, block in enumerate(self.blocks):
             past = None if cache is None else (cache.keys[layer], cache.values[layer])
-            X, w, (K, V) = block(X, past)  # (B, n, d_model), (B, h, n, n_k), (B, g, n_k, d_head)
+            X, w, (K, V) = block(X, past, mask)  # (B, n, d_model), (B, h, n, n_k), (B, g, n_k, d_head)
             keys.append(K)
             values.append(V)
             weights.append(w)

@@ -31,7 +31,6 @@ import math
 import torch
 
 from utils.decoder import DecoderOnlyLM
-from utils.layers import scaled_dot_product
 
 __all__ = ["window_mask", "receptive_field", "masked_forward", "RollingCache", "step", "rolling_forward"]
 
@@ -81,31 +80,18 @@ def masked_forward(model, tokens, mask):
 
     tokens (B, n) int → (logits (B, n, vocab), weights [per layer (B, h, n, n)]). With
     mask = causal this is model(tokens); with window_mask it is sliding-window attention.
+    The model's own forward does the work (its `mask` argument); this checks the model and the
+    mask's shape first, so that a wrong one is named here.
 
     Taught in chapter 18 (18_windows_sinks).
     """
     _check_model(model)
     tokens = model._check_tokens(tokens, "tokens")
-    B, n = tokens.shape
+    n = tokens.shape[1]
     if tuple(mask.shape) != (n, n) or mask.dtype != torch.bool:
         raise ValueError(f"mask must be bool ({n}, {n}) for {n} tokens, got {tuple(mask.shape)} {mask.dtype}")
-    if n > model.max_len:
-        raise ValueError(f"{n} tokens, but the model has max_len={model.max_len} positions")
-    X = model.embedding(tokens) * math.sqrt(model.d_model) + model.position_vectors(0, n)  # (B, n, d)
-    weights = []
-    for block in model.blocks:
-        att = block.attention
-        Q = att.split(att.w_q(X), att.n_heads)  # (B, h, n, d_head)
-        K = att.split(att.w_k(X), att.n_kv_heads)  # (B, g, n, d_head)
-        V = att.split(att.w_v(X), att.n_kv_heads)  # (B, g, n, d_head)
-        group = att.n_heads // att.n_kv_heads
-        K, V = K.repeat_interleave(group, dim=1), V.repeat_interleave(group, dim=1)  # (B, h, n, d_head)
-        heads, w = scaled_dot_product(Q, K, V, mask)  # (B, h, n, d_head), (B, h, n, n)
-        attended = att.w_o(heads.transpose(1, 2).reshape(B, n, model.d_model))  # (B, n, d)
-        Y = block.addnorm1(X, attended)
-        X = block.addnorm2(Y, block.ffn(Y))
-        weights.append(w)
-    return model.output(X), weights
+    logits, _, weights = model(tokens, mask=mask)
+    return logits, weights
 
 
 # ----------------------------------------------------------------------------- the rolling cache
