@@ -12,6 +12,7 @@ export default [
       globals: {
         window: "readonly", document: "readonly", getComputedStyle: "readonly",
         setTimeout: "readonly", ResizeObserver: "readonly", DOMMatrix: "readonly",
+        IntersectionObserver: "readonly",
       },
     },
     rules: {

@@ -130,8 +130,9 @@ def time_static(repeats=200):
             page = browser.new_page()
             page.goto(page_file.as_uri())
             page.wait_for_timeout(1000)  # a reader looks before moving; the page parses states when idle
-            samples, later, painted = page.evaluate("""(repeats) => {
+            samples, later, painted = page.evaluate("""async (repeats) => {
                 const root = document.querySelector('.sa-explorer');
+                if (root.saReady) await root.saReady();
                 const slider = root.querySelector('input[type=range]');
                 const view = root.querySelector('.sa-view');
                 const out = [], later = [];

@@ -60,6 +60,7 @@ def screenshots(page_file: pathlib.Path, outdir: pathlib.Path):
         page.screenshot(path=str(outdir / "page.png"), full_page=True)
         for ex in page.query_selector_all(".sa-explorer"):
             name = ex.get_attribute("data-explorer")
+            ex.evaluate("r => r.saReady && r.saReady()")  # states read now, not when scrolled to
             for ctl in ex.query_selector_all("[data-control]"):
                 ctl.evaluate("""el => { if (el.type === 'checkbox') el.checked = !el.checked;
                     else if (el.tagName === 'SELECT') el.selectedIndex = el.options.length - 1;

@@ -64,6 +64,7 @@ _CHECKS = f"""{_PIXELS}
 
 MOVE_JS = f"""async (root, [name, position]) => {{
     {_CHECKS}
+    if (root.saReady) await root.saReady();  // the states load as the explorer nears the screen
     const el = root.querySelector(`[data-control="${{name}}"]`);
     if (el.type === 'checkbox') el.checked = position === 1; else el.value = String(position);
     el.dispatchEvent(new Event('input', {{bubbles: true}}));
@@ -113,6 +114,9 @@ def static_page(browser, body: str, width: int = 1000, height: int = 800):
     page.on("console", lambda m: m.type == "error" and page.sa_errors.append(m.text))
     page.on("pageerror", lambda e: page.sa_errors.append(str(e)))
     page.set_content(f"<!doctype html><meta charset=utf-8><body>{body}")
+    # an explorer reads its states when it nears the screen: here every one at once
+    page.evaluate("() => Promise.all(Array.from(document.querySelectorAll('.sa-explorer'))"
+                  ".map(r => r.saReady && r.saReady()))")
     page.wait_for_function("Array.from(document.querySelectorAll('.sa-view'))"
                            ".every(v => v.dataset.synced !== undefined)")
     try:
@@ -151,20 +155,29 @@ def book_pages(built_html: pathlib.Path) -> list[str]:
 
 
 # What a loaded page shows: typeset formulas (and MathJax errors), images that did not load,
-# and each explorer's controls with whether each is visible.
-LOAD_FACTS = """() => ({
-    theme: document.documentElement.dataset.theme,
-    math: document.querySelectorAll('mjx-container').length,
-    merror: document.querySelectorAll('mjx-merror').length,
-    images: document.images.length,
-    broken: Array.from(document.images).filter(im => !im.complete || im.naturalWidth === 0).map(im => im.src),
-    explorers: Array.from(document.querySelectorAll('.sa-explorer')).map(root => ({
-        name: root.dataset.explorer,
-        controls: Array.from(root.querySelectorAll('[data-control]')).map(c => {
-            const box = c.getBoundingClientRect(), s = getComputedStyle(c);
-            return box.width > 0 && box.height > 0 && s.visibility !== 'hidden';
-        })})),
-})"""
+# and each explorer's controls with whether each is visible once the reader has scrolled to it
+# (book.css lays a section out only when it nears the screen: before that its boxes are empty).
+LOAD_FACTS = """async () => {
+    const facts = {
+        theme: document.documentElement.dataset.theme,
+        math: document.querySelectorAll('mjx-container').length,
+        merror: document.querySelectorAll('mjx-merror').length,
+        images: document.images.length,
+        broken: Array.from(document.images).filter(im => !im.complete || im.naturalWidth === 0)
+            .map(im => im.src),
+        explorers: []};
+    for (const root of document.querySelectorAll('.sa-explorer')) {
+        root.scrollIntoView();
+        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        facts.explorers.push({name: root.dataset.explorer,
+            controls: Array.from(root.querySelectorAll('[data-control]')).map(c => {
+                const box = c.getBoundingClientRect(), s = getComputedStyle(c);
+                return box.width > 0 && box.height > 0 && s.visibility !== 'hidden';
+            })});
+    }
+    window.scrollTo(0, 0);
+    return facts;
+}"""
 
 # -- axe-core (tests/test_accessibility.py) ------------------------------------------------
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]  # 2.2 AA: target size (24 x 24 px)
@@ -178,12 +191,18 @@ HIDE_CANVASES = "canvas.sa-paint { display: none !important; }"
 # dark mode is applied on load): axe must see the colours a reader sees once they have settled,
 # not a frame in between (a clean run once caught the search button at 3.49:1 mid-transition).
 NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+# book.css lays a section out only when it nears the screen (content-visibility: auto); axe must
+# see every section laid out, as a reader scrolling to it does.
+ALL_LAID_OUT = "section { content-visibility: visible !important; }"
 
 # Every explorer's table brought up to its state (the idle step of the static script) before
 # axe looks at the cells.
 SETTLE = """async () => {
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-    for (const root of document.querySelectorAll('.sa-explorer')) if (root.saSync) root.saSync();
+    if (window.saTabStops) window.saTabStops();  // book.js: the tab stops a first Tab makes
+    const roots = Array.from(document.querySelectorAll('.sa-explorer'));
+    await Promise.all(roots.map(root => root.saReady && root.saReady()));  // every explorer's states
+    for (const root of roots) if (root.saSync) root.saSync();
     await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
 }"""
 
@@ -209,6 +228,6 @@ RUN_AXE = """async ([type, values]) => {
 def prepare_for_axe(page, server: str) -> None:
     """Hide the canvases, stop transitions, bring every explorer's table up to its state, and
     inject axe-core (vendored by the Makefile) into a loaded page of the built book."""
-    page.add_style_tag(content=HIDE_CANVASES + "\n" + NO_TRANSITIONS)
+    page.add_style_tag(content=HIDE_CANVASES + "\n" + NO_TRANSITIONS + "\n" + ALL_LAID_OUT)
     page.evaluate(SETTLE)
     page.add_script_tag(url=f"{server}/_static/vendor/axe.min.js")

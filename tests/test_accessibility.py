@@ -168,8 +168,9 @@ def test_a_keyboard_alone_reaches_and_moves_every_control_of_an_explorer(built_h
     view = root.query_selector(".sa-view")
 
     def picture():
-        return view.evaluate("v => { const r = v.closest('.sa-explorer'); if (r.saSync) r.saSync();"
-                             " return v.innerHTML; }")
+        return view.evaluate("async v => { const r = v.closest('.sa-explorer');"
+                             " if (r.saReady) await r.saReady();"
+                             " if (r.saSync) r.saSync(); return v.innerHTML; }")
 
     for control, tag, kind in controls:
         el = root.query_selector(f'[data-control="{control}"]')

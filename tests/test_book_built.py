@@ -137,3 +137,63 @@ def test_every_page_names_its_licences_in_its_language(built_html):
                          f"{repo}/blob/main/LICENSE-CC-BY-SA-4.0", f"{repo}/blob/main/LICENSE"], (rel, links)
         chinese = bool(re.search(r"[\u4e00-\u9fff]", footer.group(1)))
         assert chinese == rel.startswith("zh/"), f"{rel}: the footer is not in the page's language"
+
+
+TAB_STOPS = """() => {
+    const list = "pre, .nboutput > .output_area, .cell_output > .output, .jp-RenderedHTMLCommon, "
+        + ".pst-scrollable-table-container";
+    return Array.from(document.querySelectorAll(list)).map(el => [
+        el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight, el.getAttribute('tabindex')]);
+}"""
+
+
+def test_scrollable_code_is_keyboard_reachable_on_a_phone_and_a_desktop(built_html, browser, book_server):
+    """book.js's tab stops (the theme's own pass is taken out of its script: it laid the page out
+    once per code cell). On a phone-wide page, scrolled to its third code cell, before any key
+    is pressed, only the blocks near the screen are measured; at the first Tab every code block
+    and output wider than its box has tabindex 0 and every other one -1, before the focus moves;
+    widened to a desktop, they follow."""
+    theme = (built_html / "_static" / "scripts" / "pydata-sphinx-theme.js").read_text(encoding="utf-8")
+    assert "tab stops: book.js" in theme, "the theme's own tab-stop pass is still in its script"
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(f"{book_server}/chapters/04_scaling.html", wait_until="load")
+        page.evaluate("document.querySelectorAll('div.cell')[2].scrollIntoView()")  # a reader scrolls
+        page.wait_for_timeout(500)
+        before = page.evaluate(TAB_STOPS)
+        measured = [index for _, index in before if index is not None]
+        assert 0 < len(measured) < len(before) / 2, (len(measured), len(before))
+        page.keyboard.press("Tab")
+        phone = page.evaluate(TAB_STOPS)
+        assert sum(wide for wide, _ in phone) >= 10, "a phone-wide chapter should have wide code lines"
+        assert all(index == ("0" if wide else "-1") for wide, index in phone), phone
+        page.set_viewport_size({"width": 1600, "height": 1000})
+        page.wait_for_timeout(700)  # book.js waits 300 ms after the last resize event
+        desktop = page.evaluate(TAB_STOPS)
+        assert sum(wide for wide, _ in desktop) < sum(wide for wide, _ in phone)
+        assert all(index == ("0" if wide else "-1") for wide, index in desktop), desktop
+    finally:
+        context.close()
+
+
+def test_an_explorer_works_opened_from_disk(built_html, browser):
+    """The book read from the disk (file://, no server): an explorer's states, in a file of their
+    own since book_pages moved them out of the page, load and a move shows a new picture."""
+    from browser_helpers import MOVE_JS
+
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto((built_html / "chapters" / "02_softmax_xxt.html").as_uri(), wait_until="load")
+        root = page.query_selector(".sa-explorer")
+        source = root.evaluate("r => r.querySelector('script.sa-data').getAttribute('data-src')")
+        assert source and source.startswith("../_static/explorer-states/"), source
+        before = root.evaluate("r => r.querySelector('.sa-view').innerHTML")
+        name = root.evaluate("r => r.querySelector('[data-control]').dataset.control")
+        moved = root.evaluate(MOVE_JS, [name, 1])
+        assert moved["later"]["html"] != before and not errors, errors
+    finally:
+        page.close()

@@ -96,3 +96,52 @@ def test_a_print_cut_into_stream_chunks_comes_out_as_one_line():
     assert [o["output_type"] for o in merged] == ["stream", "display_data"]
     assert merged[0]["text"] == "picks in sample 1: {'cat': 'kitten'}\nnext line\n"
     assert chunks[0]["text"] == "picks in sample 1:"  # the executed notebook is left as it was
+
+
+def test_the_themes_tab_stop_pass_is_found_once_and_taken_out(tmp_path):
+    """book_pages.drop_theme_tab_stops edits the theme's script as installed: the pass is found
+    exactly once and replaced; a second run changes nothing; a script without it fails loudly."""
+    import pydata_sphinx_theme
+
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    shipped = (pathlib.Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+               / "scripts" / "pydata-sphinx-theme.js").read_text(encoding="utf-8")
+    assert len(book_pages.THEME_TAB_STOPS.findall(shipped)) == 1
+    scripts = tmp_path / "_static" / "scripts"
+    scripts.mkdir(parents=True)
+    (scripts / "pydata-sphinx-theme.js").write_text(shipped, encoding="utf-8")
+    book_pages.drop_theme_tab_stops(scripts.parents[1])
+    once = (scripts / "pydata-sphinx-theme.js").read_text(encoding="utf-8")
+    assert book_pages.THEME_TAB_STOPS_OFF in once and not book_pages.THEME_TAB_STOPS.search(once)
+    assert len(once) < len(shipped) and "scrollWidth>e.clientWidth" in once  # the function stays, unused
+    book_pages.drop_theme_tab_stops(scripts.parents[1])
+    assert (scripts / "pydata-sphinx-theme.js").read_text(encoding="utf-8") == once
+    (scripts / "pydata-sphinx-theme.js").write_text("function I(){}", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="found 0 times, expected once"):
+        book_pages.drop_theme_tab_stops(scripts.parents[1])
+
+
+def test_an_explorers_states_move_into_a_file_of_their_own(tmp_path):
+    """book_pages.move_explorer_states: each payload goes to _static/explorer-states/<key>.js
+    (one file for two equal payloads), which sets window.saStates[key] to exactly the payload;
+    the page keeps an empty script naming the file relative to itself; a payload that is not
+    JSON fails the build."""
+    import json
+
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    payload = json.dumps({"states": ["<td>1<\\/td>"], "index": [0]}, separators=(",", ":"))
+    script = f'<script type="application/json" class="sa-data">{payload}</script>'
+    page = f'<div class="sa-explorer">{script}</div><p>text</p><div class="sa-explorer">{script}</div>'
+    moved = book_pages.move_explorer_states(tmp_path, "zh/chapters/02.html", page)
+    files = list((tmp_path / "_static" / "explorer-states").glob("*.js"))
+    assert len(files) == 1 and payload not in moved and "<p>text</p>" in moved
+    key = files[0].stem
+    assert moved.count(f'data-key="{key}" data-src="../../_static/explorer-states/{key}.js"></script>') == 2
+    head, body = files[0].read_text(encoding="utf-8").split("] = ", 1)
+    assert head == f'(window.saStates = window.saStates || {{}})["{key}"' and body == payload + ";\n"
+    with pytest.raises(json.JSONDecodeError):
+        book_pages.move_explorer_states(tmp_path, "a.html", script.replace(payload, "{not json"))

@@ -138,6 +138,8 @@ def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, b
         for root in page.query_selector_all(".sa-explorer"):
             record = dumps[root.get_attribute("data-explorer")]
             defaults = [c["default"] for c in record["controls"]]
+            # the explorer's states load as it nears the screen (a reader scrolls to it first)
+            root.evaluate("async r => { await r.saReady(); r.saSync(); }")
             default_html = root.evaluate("r => r.querySelector('.sa-view').firstElementChild.outerHTML")
             # an explorer with an annotated heatmap paints it on a canvas; one without has nothing
             # to paint at once (its pictures are SVG or images), so only the first kind is counted below
@@ -180,6 +182,7 @@ def test_moving_every_control_shows_pythons_numbers(built_html, chapter_pages, b
 
 
 def test_every_chapter_page_stays_under_3_mb_with_its_precomputed_states(built_html, chapter_pages):
+    """The page, its images and its explorers' state files (book_pages moves them out of the page)."""
     import re
 
     sizes = {}
@@ -189,6 +192,9 @@ def test_every_chapter_page_stays_under_3_mb_with_its_precomputed_states(built_h
         images = set(re.findall(r'<img[^>]+src="([^"]+)"', text))
         extra = sum((page.parent / src).stat().st_size for src in images
                     if not src.startswith("data:") and (page.parent / src).exists())
+        states = set(re.findall(r'class="sa-data"[^>]* data-src="([^"]+)"', text))
+        assert states or "sa-data" not in text, f"{page.name}: an explorer's states are still inline"
+        extra += sum((page.parent / src).stat().st_size for src in states)  # the states the page loads
         sizes[page.name] = page.stat().st_size + extra
     heavy = {name: size for name, size in sizes.items() if size > 3_000_000}
     assert not heavy, f"pages over 3 MB (HTML + images): {heavy}"

@@ -6,7 +6,13 @@
 - Every built page is made lighter (``lighter``): scripts that can wait run deferred, and what
   no static page uses is left out (the theme's fontawesome.js, the ipywidgets state, the search
   index outside search.html). The icon fonts are cut down to the icons the book shows
-  (``subset_icon_fonts``).
+  (``subset_icon_fonts``). The theme's pass that makes scrollable code and outputs keyboard
+  reachable is taken out of its script (``drop_theme_tab_stops``): it read each element's size
+  and set its tab index in turn, so the browser laid the whole page out again for every code
+  cell (on a phone-speed CPU, most of a chapter's blocking time); ``book.js`` does the same job
+  with all the reads first. Every explorer's precomputed states move out of the page into a
+  script file of their own, loaded when the explorer nears the screen
+  (``move_explorer_states``).
 - The maths is typeset at build time (``prerender_math``): MathJax 3 (the vendored npm package)
   runs once per build in Node (``scripts/prerender_math.cjs``) and writes every formula into its
   page as CommonHTML, with its MathML for screen readers and one style sheet per page; the pages
@@ -351,6 +357,65 @@ def subset_icon_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> list[str]:
     return written
 
 
+# An explorer's precomputed states (utils/explorer/core.py writes them into its static HTML as
+# JSON) are most of a chapter page's bytes: up to 1.5 MB of a 2 MB page, all of it parsed before
+# the page is complete. Here each payload goes into a script file of its own under _static
+# (named by its hash, so a page's two builds and a reader's cache share it), which sets
+# window.saStates[key]; the page keeps an empty script naming it, and the explorer's script
+# loads it when the explorer nears the screen or a control is touched. A <script src> works
+# from file:// as well as from a server, so the book stays readable offline from disk.
+STATES = "_static/explorer-states"
+STATE_DATA = re.compile(r'<script type="application/json" class="sa-data">(?P<payload>.*?)</script>', re.S)
+
+
+def move_explorer_states(outdir: pathlib.Path, name: str, page: str) -> str:
+    """The page with every explorer's payload moved into _static/explorer-states/<key>.js."""
+    import hashlib
+
+    folder = outdir / STATES
+    prefix = os.path.relpath(folder, (outdir / name).parent).replace(os.sep, "/")
+
+    def move(match):
+        payload = match["payload"]
+        json.loads(payload.replace("<\\/", "</"))  # a payload that is not JSON fails the build here
+        key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+        path = folder / f"{key}.js"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(f'(window.saStates = window.saStates || {{}})["{key}"] = {payload};\n',
+                            encoding="utf-8")
+        return (f'<script type="application/json" class="sa-data" data-key="{key}" '
+                f'data-src="{prefix}/{key}.js"></script>')
+
+    return STATE_DATA.sub(move, page)
+
+
+THEME_JS = "_static/scripts/pydata-sphinx-theme.js"
+# pydata-sphinx-theme 0.16-0.17's addTabStopsToScrollableElements, as its minified script ends it:
+# re-run on resize and on any change under #main-content (every explorer move), and run once now.
+THEME_TAB_STOPS = re.compile(
+    r'window\.addEventListener\("resize",(?P<f>\w+)\),new MutationObserver\((?P=f)\)\.observe\('
+    r'document\.getElementById\("main-content"\),\{subtree:!0,childList:!0\}\),(?P<run>\w+)\(\)\}')
+THEME_TAB_STOPS_OFF = "0/* tab stops: book.js */}"
+
+
+def drop_theme_tab_stops(outdir: pathlib.Path) -> None:
+    """Take the theme's tab-stop pass out of its script (book.js makes the tab stops instead).
+    A theme whose script no longer has it, as this expects, fails the build: book.js's pass
+    would then run beside the theme's, or the theme may have moved the job elsewhere."""
+    path = outdir / THEME_JS
+    if not path.is_file():
+        return
+    js = path.read_text(encoding="utf-8")
+    if THEME_TAB_STOPS_OFF in js:
+        return
+    js, found = THEME_TAB_STOPS.subn(THEME_TAB_STOPS_OFF, js)
+    if found != 1:
+        raise RuntimeError(f"{THEME_JS}: the theme's tab-stop pass (addTabStopsToScrollableElements) was "
+                           f"found {found} times, expected once: check book/_ext/book_pages.py and book.js")
+    path.write_text(js, encoding="utf-8")
+
+
 def _lighten_pages(app, exception):
     if exception is not None or app.builder.format != "html":
         return
@@ -361,10 +426,11 @@ def _lighten_pages(app, exception):
              for name in pages}
     typeset = subset_math_fonts(outdir, {**pages, **prerender_math(pages, fonts)})
     for name, text in typeset.items():
-        light = lighter(text)
+        light = move_explorer_states(outdir, name, lighter(text))
         if light != pages[name]:
             (outdir / name).write_text(light, encoding="utf-8")
     subset_icon_fonts(outdir, pages)
+    drop_theme_tab_stops(outdir)
 
 
 def setup(app):

@@ -15,6 +15,13 @@
  *     content", which is not what they show: they take their text as their name;
  *   . the bibliography's entries carry role="doc-biblioentry", deprecated in DPUB-ARIA 1.1,
  *     inside a role="list": they become list items.
+ * - Scrollable code and outputs are keyboard reachable (WCAG 2.1.1: a reader without a mouse
+ *   can still scroll a wide code line): those wider or taller than their box get tabindex 0,
+ *   the others -1, as the theme's own pass did (book/_ext/book_pages.py takes that pass out: it
+ *   read one element's size and set its tab index in turn, so the browser laid the page out
+ *   again for every code cell). Here an element is measured when it comes near the screen, and
+ *   the whole page at a keyboard's first Tab, every size read first, then every tab index set;
+ *   again after a resize, and when an explorer redraws, for the elements around what changed.
  * - The language switch: every page names the same page in the other edition with
  *   <link rel="alternate" hreflang=...> (book/_ext/book_i18n.py); it becomes a button in the
  *   page's header ("中文" on an English page, "English" on a Chinese one).
@@ -39,6 +46,58 @@
       button.setAttribute("aria-keyshortcuts", "Control+K");
     });
   }
+
+  var SCROLLERS = ["pre", ".nboutput > .output_area", ".cell_output > .output", ".jp-RenderedHTMLCommon",
+    ".pst-scrollable-table-container"].join(", ");  // the theme's list
+  function tabStops(elements) {
+    var wide = elements.map(function (el) {  // all the reads, then all the writes
+      return el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight;
+    });
+    elements.forEach(function (el, k) {
+      var index = wide[k] ? 0 : -1;
+      if (el.tabIndex !== index || !el.hasAttribute("tabindex")) { el.tabIndex = index; }
+    });
+  }
+  // book.css lays a section out only when it nears the screen, and reading a size inside a
+  // section lays that section out: a pass over the whole page at load would lay out every
+  // section in one long task. So an element is measured when it comes near the screen (its
+  // section is being laid out then anyway), and the whole page at a keyboard's first Tab,
+  // before the browser moves the focus.
+  var near = [], tabbed = false;
+  function all() { tabbed = true; tabStops(Array.prototype.slice.call(document.querySelectorAll(SCROLLERS))); }
+  window.saTabStops = all;  // the tests call it as a keyboard's first Tab does
+  document.addEventListener("keydown", function (e) { if (e.key === "Tab" && !tabbed) { all(); } }, true);
+  ready(function () {
+    var elements = Array.prototype.slice.call(document.querySelectorAll(SCROLLERS));
+    if (!window.IntersectionObserver) { all(); return; }
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        var k = near.indexOf(e.target);
+        if (e.isIntersecting && k < 0) { near.push(e.target); } else if (!e.isIntersecting && k >= 0) { near.splice(k, 1); }
+      });
+      tabStops(entries.filter(function (e) { return e.isIntersecting; }).map(function (e) { return e.target; }));
+    }, {rootMargin: "25% 0px"});  // inside the margin within which the browser lays sections out
+    elements.forEach(function (el) { observer.observe(el); });
+  });
+  var resized = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resized);
+    resized = setTimeout(function () { if (tabbed) { all(); } else { tabStops(near.slice()); } }, 300);
+  });
+  ready(function () {
+    var main = document.getElementById("main-content");
+    if (!main || !window.MutationObserver) { return; }
+    new MutationObserver(function (records) {
+      var around = [];
+      records.forEach(function (r) {
+        var node = r.target.nodeType === 1 ? r.target : r.target.parentNode;
+        for (; node && node !== main; node = node.parentNode) {
+          if (node.matches && node.matches(SCROLLERS) && around.indexOf(node) < 0) { around.push(node); }
+        }
+      });
+      if (around.length) { tabStops(around); }
+    }).observe(main, {subtree: true, childList: true});
+  });
 
   ready(function () {
     quiet(document);

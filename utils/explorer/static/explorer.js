@@ -1,7 +1,13 @@
 // The static explorer's only script (utils/explorer/core.py inlines it once per explorer, after
 // the explorer's controls, its default state and its JSON payload).
 //
-// The payload (script.sa-data) holds, for every distinct state that Python rendered:
+// The payload (script.sa-data) is inline, or, in the built book, in a script file of its own
+// (book/_ext/book_pages.py moves it there: data-src, data-key), which sets
+// window.saStates[key]. Either way it is read only when needed: when the explorer comes within
+// two screens of being seen, or when a control is touched, so that a page with many explorers
+// paints its text first. root.saReady() loads it and returns a promise (for the tests).
+//
+// The payload holds, for every distinct state that Python rendered:
 //   states[i]  the state's HTML (utils.explorer.panels.render), swapped into the page;
 //   paint[i]   for each heatmap table in that state, in order, what its cells show:
 //              bg    one string, 6 hex digits per cell (the background, "------" if masked),
@@ -20,21 +26,50 @@
 (function () {
   "use strict";
   var root = document.currentScript.parentNode;
-  var data = JSON.parse(root.querySelector("script.sa-data").textContent);
+  var source = root.querySelector("script.sa-data");
   var view = root.querySelector(".sa-view");
   var inputs = Array.prototype.slice.call(root.querySelectorAll("[data-control]"));
-  var shown = data.index[+view.dataset.key], parsed = {}, painters = null, pending = false;
+  var data = null, shown = null, parsed = {}, painters = null, pending = false;
+  var look = null, period = 0;
   var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 50); };
   var map = function (list, f) { return Array.prototype.map.call(list, f); };
   function position(el) { return el.type === "checkbox" ? (el.checked ? 1 : 0) : +el.value; }
 
-  // The table's look that the canvas copies, from explorer.css's custom properties.
-  var look = (function () {
-    var style = getComputedStyle(root);
-    var get = function (name) { return style.getPropertyValue(name).trim(); };
-    return {border: get("--sa-cell-border"), stripes: [get("--sa-stripe-0"), get("--sa-stripe-1")],
-      stripeWidth: parseFloat(get("--sa-stripe-width")) || 3, maskText: get("--sa-mask-text")};
-  })();
+  // The payload, once: ready() is a promise of it.
+  var loaded = null;
+  function ready() {
+    if (loaded) { return loaded; }
+    loaded = new Promise(function (resolve, reject) {
+      if (!source.getAttribute("data-src")) { resolve(JSON.parse(source.textContent)); return; }
+      var key = source.getAttribute("data-key"), file = document.createElement("script");
+      file.src = source.getAttribute("data-src");
+      file.onload = function () {
+        var found = window.saStates && window.saStates[key];
+        if (found) { resolve(found); } else { reject(new Error(file.src + " did not define state " + key)); }
+      };
+      file.onerror = function () { reject(new Error("could not load the explorer's states: " + file.src)); };
+      document.head.appendChild(file);
+    }).then(function (payload) {
+      data = payload;
+      shown = data.index[+view.dataset.key];
+      // The table's look that the canvas copies, from explorer.css's custom properties.
+      var style = getComputedStyle(root);
+      var get = function (name) { return style.getPropertyValue(name).trim(); };
+      look = {border: get("--sa-cell-border"), stripes: [get("--sa-stripe-0"), get("--sa-stripe-1")],
+        stripeWidth: parseFloat(get("--sa-stripe-width")) || 3, maskText: get("--sa-mask-text")};
+      period = 2 * look.stripeWidth * Math.SQRT2;  // along a row, in px
+      idle(warm);
+    }, function (error) {
+      var note = document.createElement("p");
+      note.className = "sa-note";
+      note.setAttribute("role", "alert");
+      note.textContent = error.message;
+      root.appendChild(note);
+      throw error;
+    });
+    return loaded;
+  }
+  root.saReady = ready;
 
   // A state's HTML, parsed once.
   function element(i) {
@@ -76,7 +111,7 @@
 
   // The grey stripes of a masked cell, as the table draws them (.sa-masked in the CSS: a
   // repeating-linear-gradient at 45°, stripeWidth px of each colour, restarting in every cell).
-  var hatchPattern = null, period = 2 * look.stripeWidth * Math.SQRT2;  // along a row, in px
+  var hatchPattern = null;
   function hatch(ctx, r) {
     if (!hatchPattern) {
       var tile = document.createElement("canvas"), t = tile.getContext("2d");
@@ -180,7 +215,7 @@
     if (painters) { repaint(); } else { startPainting(); }
     view.dataset.synced = view.dataset.key;
   }
-  root.saSync = sync;  // for the tests and the benchmark
+  root.saSync = function () { if (data) { sync(); } };  // for the tests and the benchmark (after saReady)
 
   function show(i) {
     var cells = data.paint[i], fits = painters && painters.length === cells.length &&
@@ -203,9 +238,8 @@
     while (next < data.states.length && (!timed || deadline.timeRemaining() > 2)) { element(next++); }
     if (next < data.states.length) { idle(warm); }
   }
-  idle(warm);
-
   function update() {
+    if (!data) { ready().then(update); return; }
     var key = 0;
     inputs.forEach(function (el, i) {
       key = key * data.shape[i] + position(el);
@@ -224,4 +258,13 @@
     el.addEventListener("input", update);
     el.addEventListener("change", update);
   });
+  ["focusin", "pointerdown"].forEach(function (type) { root.addEventListener(type, function () { ready(); }); });
+  if (window.IntersectionObserver) {
+    var near = new IntersectionObserver(function (entries) {
+      if (entries.some(function (e) { return e.isIntersecting; })) { near.disconnect(); ready(); }
+    }, {rootMargin: "200% 0px"});
+    near.observe(root);
+  } else {
+    idle(function () { ready(); });
+  }
 })();
