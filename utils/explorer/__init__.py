@@ -34,7 +34,9 @@ reader in each of the three places:
    carries as arrays, ``Panel.paint``; the table's own cells follow when the browser is idle),
    because a browser repaints a canvas several times faster than it restyles and lays out 64
    annotated table cells. The book's configuration tells MyST-NB to prefer ``text/html`` over
-   the widget view.
+   the widget view. In the built book, ``book/_ext/book_pages.py`` moves each explorer's JSON out
+   of the page into ``_static/explorer-states/<hash>.js``, which the script loads when the
+   explorer nears the screen or a control is touched.
 3. **No widgets, no JavaScript** (a PDF, a page read without scripts). The book's ``text/html``
    already contains the default state's picture, and its output also carries an ``image/png``
    of the default state drawn by matplotlib, for formats that cannot show HTML.
