@@ -8,6 +8,7 @@ must be there.
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import re
 
@@ -197,3 +198,44 @@ def test_an_explorer_works_opened_from_disk(built_html, browser):
         assert moved["later"]["html"] != before and not errors, errors
     finally:
         page.close()
+
+
+CODE_COLOURS = """() => {
+    const pre = document.querySelector('div.cell_input div[class^="highlight-"] > .highlight > pre');
+    const keyword = pre.querySelector('span.k, span.kn');
+    const bare = [...pre.childNodes].filter(n => n.nodeType === 3 && /[A-Za-z]/.test(n.textContent));
+    return {pre: getComputedStyle(pre).color, box: getComputedStyle(pre.parentElement).color,
+            keyword: keyword && getComputedStyle(keyword).color, bare: bare.length};
+}"""
+
+
+def test_code_names_and_punctuation_are_plain_text_in_the_code_colour_of_both_modes(built_html, browser,
+                                                                                   book_server):
+    """book_pages.unwrap_plain_tokens: no chapter's code cell keeps a span for a token the code
+    style colours like plain text (names, punctuation), and in Chromium that text, now bare in
+    the <pre>, has the code style's own colour (the .highlight box's) in light and dark mode,
+    unlike a keyword's."""
+    from browser_helpers import TO_DARK
+
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    for css in (built_html / "_static" / "pygments.css", built_html / "zh" / "_static" / "pygments.css"):
+        plain, _ = book_pages.plain_token_classes(css.read_text(encoding="utf-8"))
+        assert {"n", "p"} <= plain, css
+    left = {page.relative_to(built_html).as_posix():
+            sum(len(re.findall(r'<span class="(?:n|p)">', block[1]))
+                for block in book_pages.CODE_BLOCK.findall(page.read_text(encoding="utf-8")))
+            for page in sorted(built_html.glob("**/chapters/*.html"))}
+    assert len(left) >= 30 and not any(left.values()), left
+    page = browser.new_page()
+    try:
+        page.goto(f"{book_server}/chapters/04_scaling.html", wait_until="load")
+        light = page.evaluate(CODE_COLOURS)
+        page.evaluate(TO_DARK)
+        dark = page.evaluate(CODE_COLOURS)
+    finally:
+        page.close()
+    for mode, colours in (("light", light), ("dark", dark)):
+        assert colours["bare"] > 0 and colours["pre"] == colours["box"] != colours["keyword"], (mode, colours)
+    assert light["pre"] != dark["pre"]

@@ -145,3 +145,52 @@ def test_an_explorers_states_move_into_a_file_of_their_own(tmp_path):
     assert head == f'(window.saStates = window.saStates || {{}})["{key}"' and body == payload + ";\n"
     with pytest.raises(json.JSONDecodeError):
         book_pages.move_explorer_states(tmp_path, "a.html", script.replace(payload, "{not json"))
+
+
+def test_code_tokens_coloured_like_plain_text_lose_their_spans_and_keep_their_colour(tmp_path):
+    """book_pages.plain_token_classes reads Sphinx's pygments.css as it writes it (both modes):
+    a class whose only style is its mode's code colour, in every mode, is plain; one with another
+    colour in one mode, or a second property, is not. unwrap_plain_tokens drops those spans from
+    code cells only (an output's block keeps everything) and keeps the text; plain_code_css gives
+    the code block that colour once, however often it runs."""
+    import html
+    import re
+
+    from pygments.formatters import HtmlFormatter
+
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    other = {"light": "#00622F", "dark": "#F8F8F2"}  # operators: coloured in the light mode only
+    css = "\n".join(f'html[data-theme="{mode}"] .highlight {{ background: #fff; color: {base} }}\n'
+                    f'html[data-theme="{mode}"] .highlight .n {{ color: {base} }} /* Name */\n'
+                    f'html[data-theme="{mode}"] .highlight .o {{ color: {other[mode]} }}\n'
+                    f'html[data-theme="{mode}"] .highlight .k {{ color: {base}; font-weight: bold }}\n'
+                    for mode, base in (("light", "#080808"), ("dark", "#F8F8F2")))
+    assert book_pages.plain_token_classes(css) == ({"n"}, {"light": "#080808", "dark": "#F8F8F2"})
+    # the real style sheet as this Sphinx writes it: names and punctuation are plain, operators not
+    styles = (("light", "a11y-high-contrast-light"), ("dark", "a11y-high-contrast-dark"))  # the theme's
+    shipped = "\n".join(HtmlFormatter(style=s).get_style_defs(f'html[data-theme="{m}"] .highlight')
+                        for m, s in styles)
+    plain, _ = book_pages.plain_token_classes(shipped)
+    assert {"n", "p"} <= plain and "o" not in plain and "k" not in plain
+
+    code = ('<div class="highlight-ipython3 notranslate"><div class="highlight"><pre><span></span>'
+            '<span class="n">x</span> <span class="o">=</span> <span class="n">f</span>'
+            '<span class="p">(</span><span class="mi">1</span><span class="p">)</span></pre></div></div>')
+    output = '<div class="highlight"><pre><span class="n">kept</span></pre></div>'
+    page = code + "<p>between</p>" + output
+    light = book_pages.unwrap_plain_tokens(page, {"n", "p"})
+    assert '<span class="n">' not in light.split("<p>")[0] and output in light
+    assert '<span class="o">=</span>' in light and '<span class="mi">1</span>' in light
+    text = lambda s: html.unescape(re.sub(r"<[^>]+>", "", s))  # noqa: E731
+    assert text(light) == text(page) and book_pages.unwrap_plain_tokens(light, {"n", "p"}) == light
+
+    static = tmp_path / "_static"
+    static.mkdir()
+    (static / "pygments.css").write_text(shipped, encoding="utf-8")
+    assert book_pages.plain_code_css(tmp_path) == plain
+    once = (static / "pygments.css").read_text(encoding="utf-8")
+    assert book_pages.plain_code_css(tmp_path) == plain
+    assert (static / "pygments.css").read_text(encoding="utf-8") == once
+    assert once.count('div[class^="highlight-"] > .highlight > pre { color:') == 2

@@ -118,16 +118,40 @@ RUN_STATE = """() => {
     const panel = window.jupyterapp.shell.currentWidget;
     if (!panel || !panel.content || !panel.content.model) return null;
     const cells = [...panel.content.model.cells].filter(c => c.type === 'code');
-    const errors = cells.filter(c => c.outputs.toJSON().some(o => o.output_type === 'error'))
-                        .map(c => c.outputs.toJSON().find(o => o.output_type === 'error'))
-                        .map(o => o.ename + ': ' + o.evalue);
+    // each output's type only: toJSON() of every output would copy every figure's PNG at each poll
+    const errors = [];
+    for (const c of cells) {
+        for (let i = 0; i < c.outputs.length; i++) {
+            const o = c.outputs.get(i);
+            if (o.type === 'error') { const e = o.toJSON(); errors.push(e.ename + ': ' + e.evalue); }
+        }
+    }
     return {code: cells.length, done: cells.filter(c => c.executionCount !== null).length, errors};
 }"""
 
 
-def run_all(page, url, name):
-    """Open the notebook, run every cell (JupyterLab's own command), wait until all ran or one failed."""
-    page.goto(f"{url}/lab/workspaces/t-{name.split('_')[0]}/tree/{name}?reset", wait_until="load")
+CLOSE_ALL = """() => {
+    for (const widget of [...window.jupyterapp.shell.widgets('main')]) {   // its run is discarded
+        if (widget.context && widget.context.model) widget.context.model.dirty = false;
+        widget.dispose();
+    }
+    return [...window.jupyterapp.shell.widgets('main')].length;
+}"""
+
+OPEN = """async (path) => {
+    const app = window.jupyterapp;
+    const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+    app.shell.activateById(panel.id);
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    return panel.sessionContext.session.kernel.id;
+}"""
+
+
+def run_all(page, name):
+    """Open the notebook in the running JupyterLab, run every cell
+    (JupyterLab's own command), wait until all ran or one failed."""
+    page.evaluate(OPEN, name)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # the status bar reads "Python 3 (book) | Idle" once the kernel has started
     page.wait_for_function("() => document.body.innerText.includes('(book) | Idle')", timeout=120_000)
@@ -207,14 +231,28 @@ def shut_down_kernels(url):
         urllib.request.urlopen(request, timeout=30).close()
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_reader_notebook_runs_and_reads_right_in_jupyterlab(lab, browser, notebook, tmp_path_factory):
+@pytest.fixture(scope="module")
+def lab_page(lab, browser):
+    """One JupyterLab page for every notebook, as a reader keeps one JupyterLab open: loading the
+    app again for each notebook (about 10 MB of scripts, fetched and compiled) cost more CPU than
+    most chapters' own code. Each test opens its notebook in it (closing the last one)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    page.goto(f"{lab}/lab/workspaces/t-book?reset", wait_until="load")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell "
+                           "&& document.querySelector('.jp-LabShell')", timeout=120_000)
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_reader_notebook_runs_and_reads_right_in_jupyterlab(lab, lab_page, notebook, tmp_path_factory):
+    page = lab_page
     errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    on_error = lambda e: errors.append(str(e))  # noqa: E731
+    page.on("pageerror", on_error)
     try:
-        seconds = run_all(page, lab, notebook.name)
+        seconds = run_all(page, notebook.name)
         report = check_page(page, notebook.name)
         moved = move_every_control(page, notebook.name)
         shots = pathlib.Path(os.environ.get("SA_LAB_SHOTS", tmp_path_factory.mktemp("shots")))
@@ -225,6 +263,8 @@ def test_reader_notebook_runs_and_reads_right_in_jupyterlab(lab, browser, notebo
             f"{report['explorers']} explorers, {moved} controls moved"
         )
     finally:
-        context.close()
+        page.remove_listener("pageerror", on_error)
+        left = page.evaluate(CLOSE_ALL)  # as a reader closes a notebook and shuts its kernel down
         shut_down_kernels(lab)
+    assert not left, f"{notebook.name}: {left} tabs still open after closing them"
     assert not errors, f"{notebook.name}: page errors {errors}"

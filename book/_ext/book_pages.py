@@ -12,7 +12,9 @@
   cell (on a phone-speed CPU, most of a chapter's blocking time); ``book.js`` does the same job
   with all the reads first. Every explorer's precomputed states move out of the page into a
   script file of their own, loaded when the explorer nears the screen
-  (``move_explorer_states``).
+  (``move_explorer_states``). Code cells lose the spans Pygments gives to tokens that its style
+  colours like plain code text (names, punctuation, white space: ``unwrap_plain_tokens``), about
+  40% of a chapter page's elements.
 - The maths is typeset at build time (``prerender_math``): MathJax 3 (the vendored npm package)
   runs once per build in Node (``scripts/prerender_math.cjs``) and writes every formula into its
   page as CommonHTML, with its MathML for screen readers and one style sheet per page; the pages
@@ -416,6 +418,60 @@ def drop_theme_tab_stops(outdir: pathlib.Path) -> None:
     path.write_text(js, encoding="utf-8")
 
 
+PYGMENTS_CSS = "_static/pygments.css"
+PYGMENTS_RULE = re.compile(r'^html\[data-theme="(?P<mode>[a-z]+)"\] \.highlight(?: \.(?P<cls>[A-Za-z0-9]+))? '
+                           r'\{ (?P<body>[^{}]*?) \}', re.M)
+PYGMENTS_COLOUR = re.compile(r'(?:^|; )color: (#[0-9A-Fa-f]{3,8})(?:;|$)')
+# A code cell as Sphinx writes it: <div class="highlight-LANG notranslate"><div class="highlight"><pre>
+CODE_BLOCK = re.compile(r'(<div class="highlight-[^"]*"><div class="highlight"><pre>)(.*?)(</pre>)', re.S)
+PLAIN_CSS_MARK = "/* book_pages: code text without a token class */"
+
+
+def plain_token_classes(css: str) -> tuple[set[str], dict[str, str]]:
+    """From Sphinx's pygments.css: the token classes styled, in every colour mode, with nothing but
+    the mode's own code colour (Pygments gives names, punctuation and white space a span each, and
+    these styles colour them like the text around them), and that colour per mode."""
+    base, bodies = {}, {}
+    for rule in PYGMENTS_RULE.finditer(css):
+        if rule["cls"] is None:
+            colour = PYGMENTS_COLOUR.search(rule["body"])
+            if colour:
+                base[rule["mode"]] = colour[1]
+        else:
+            bodies.setdefault(rule["cls"], {})[rule["mode"]] = rule["body"].strip()
+    if not base:
+        return set(), {}
+    plain = {cls for cls, by_mode in bodies.items()
+             if set(by_mode) == set(base) and all(by_mode[m] == f"color: {base[m]}" for m in base)}
+    return plain, base
+
+
+def unwrap_plain_tokens(page: str, classes: set[str]) -> str:
+    """Every code cell of a page without the spans of ``classes`` (their text stays, in the same
+    colour: ``plain_code_css`` gives the code block that colour). A chapter's page has about 40%
+    fewer elements, which the browser parses and lays out, and axe and the PDF printer walk."""
+    if not classes:
+        return page
+    span = re.compile(r'<span class="(?:' + "|".join(sorted(map(re.escape, classes))) + r')">([^<]*)</span>')
+    return CODE_BLOCK.sub(lambda m: m[1] + span.sub(r"\1", m[2]) + m[3], page)
+
+
+def plain_code_css(outdir: pathlib.Path) -> set[str]:
+    """The token classes to unwrap (``plain_token_classes``), after giving each mode's code block
+    (not an output's) the mode's code colour in pygments.css, so that unwrapped text keeps it."""
+    path = outdir / PYGMENTS_CSS
+    if not path.is_file():
+        return set()
+    css = path.read_text(encoding="utf-8")
+    classes, base = plain_token_classes(css)
+    if classes and PLAIN_CSS_MARK not in css:
+        css += "\n" + PLAIN_CSS_MARK + "\n" + "".join(
+            f'html[data-theme="{mode}"] div[class^="highlight-"] > .highlight > pre {{ color: {colour} }}\n'
+            for mode, colour in sorted(base.items()))
+        path.write_text(css, encoding="utf-8")
+    return classes
+
+
 def _lighten_pages(app, exception):
     if exception is not None or app.builder.format != "html":
         return
@@ -425,8 +481,9 @@ def _lighten_pages(app, exception):
     fonts = {name: os.path.relpath(outdir / FONTS, (outdir / name).parent).replace(os.sep, "/")
              for name in pages}
     typeset = subset_math_fonts(outdir, {**pages, **prerender_math(pages, fonts)})
+    plain = plain_code_css(outdir)
     for name, text in typeset.items():
-        light = move_explorer_states(outdir, name, lighter(text))
+        light = move_explorer_states(outdir, name, unwrap_plain_tokens(lighter(text), plain))
         if light != pages[name]:
             (outdir / name).write_text(light, encoding="utf-8")
     subset_icon_fonts(outdir, pages)
