@@ -225,6 +225,20 @@ def test_train_shows_a_progress_bar_and_clips_gradients(capsys):
     assert "clipping" in capsys.readouterr().err
 
 
+def test_the_progress_bar_redraws_at_its_own_pace_not_at_every_step(capsys):
+    """300 quick steps draw the bar a few times (tqdm's mininterval), with the last step's loss at
+    the end; in a notebook every redraw is a widget message, and a redraw per step cost the
+    notebook front ends more CPU than the training."""
+    model = nn.Linear(2, 1)
+    batches = [(torch.randn(4, 2), torch.randn(4, 1)) for _ in range(100)]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    history = training.train(model, batches, lambda m, b: F.mse_loss(m(b[0]), b[1]), optimizer,
+                             epochs=3, desc="pace")
+    drawn = [d for d in capsys.readouterr().err.split("\r") if d.startswith("pace")]
+    assert len(history) == 300 and 2 <= len(drawn) < 60, len(drawn)
+    assert drawn[-1].rstrip().endswith(f"loss={history[-1]:.4f}]") and "300/300" in drawn[-1]
+
+
 def test_teacher_forcing_loss_ignores_padding():
     vocab = 6
     tgt = torch.tensor([[T.BOS, 4, 5, T.EOS, T.PAD], [T.BOS, 3, T.EOS, T.PAD, T.PAD]])

@@ -88,8 +88,10 @@ def train(model, batches, loss_fn, optimizer, epochs=1, clip_grad=None, progress
             if scheduler is not None:
                 scheduler.step()
             history.append(loss.item())
+            # the bar redraws at tqdm's own pace (mininterval); set_postfix's default would redraw
+            # it at every step, one widget message per step in a notebook
+            bar.set_postfix(loss=f"{history[-1]:.4f}", refresh=False)
             bar.update()
-            bar.set_postfix(loss=f"{history[-1]:.4f}")
     bar.close()
     return history
 
