@@ -495,5 +495,7 @@ def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _reader_links, priority=600)  # after the theme's buttons (501)
     app.connect("build-finished", _copy_reader_notebooks)
-    app.connect("build-finished", _lighten_pages)
+    # after pydata-sphinx-theme's own build-finished handler (priority 500), which writes the
+    # pygments.css of both colour modes that plain_code_css reads and adds to
+    app.connect("build-finished", _lighten_pages, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
