@@ -144,7 +144,6 @@ OPEN = """async (path) => {
     app.shell.activateById(panel.id);
     await panel.context.ready;
     await panel.sessionContext.ready;
-    return panel.sessionContext.session.kernel.id;
 }"""
 
 
@@ -235,7 +234,7 @@ def shut_down_kernels(url):
 def lab_page(lab, browser):
     """One JupyterLab page for every notebook, as a reader keeps one JupyterLab open: loading the
     app again for each notebook (about 10 MB of scripts, fetched and compiled) cost more CPU than
-    most chapters' own code. Each test opens its notebook in it (closing the last one)."""
+    most chapters' own code. Each test opens its notebook in it and closes it when done."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(f"{lab}/lab/workspaces/t-book?reset", wait_until="load")
