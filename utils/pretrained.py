@@ -118,7 +118,10 @@ class WordPieceTokenizer:
                 raise ValueError(f"{vocab_file} has no {special} token: not a BERT vocabulary")
 
     def words(self, text):
-        text = unicodedata.normalize("NFD", text.lower())
+        # Lower case one character at a time, as the tokenizers library does: str.lower() alone
+        # would write a word-final capital sigma as final sigma (ΟΔΟΣ -> οδος with ς), the
+        # library always writes σ, and the two are different tokens in vocab.txt.
+        text = unicodedata.normalize("NFD", text.replace("\u03a3", "\u03c3").lower())
         text = "".join(c for c in text if unicodedata.category(c) != "Mn")  # strip accents
         words, current = [], []
         for c in text:
