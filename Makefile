@@ -132,11 +132,12 @@ $(VENV)-colab/.installed: pyproject.toml
 test-widgets7: $(VENV)-w7/.installed
 	cd tests && PYTHONPATH=$(CURDIR) ../$(VENV)-w7/bin/python -m pytest -q -p no:cacheprovider --noconftest test_explorer.py
 
-# Python with ruff; the explorer's script (utils/explorer/static/*.js) with ESLint (eslint.config.mjs);
+# Python with ruff; the explorer's script (utils/explorer/static/*.js) and chapter 15's own-sentence
+# scripts (utils/minilm_static/*.js) with ESLint (eslint.config.mjs);
 # the GitHub Actions workflows with actionlint.
 lint: setup
 	$(VENV)/bin/ruff check utils tests bench scripts chapters book/_ext
-	node_modules/.bin/eslint --max-warnings 0 utils/explorer/static
+	node_modules/.bin/eslint --max-warnings 0 utils/explorer/static utils/minilm_static
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 # The whole book as one PDF (printed by the tests' Chromium from the built HTML, offline):

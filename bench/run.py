@@ -19,6 +19,9 @@
     64 to 512 tokens (target: >= 10x per token at 512).
 (f) Peak memory of naive attention against chapter 17's tiled pass at n = 4096 (bench/flash_memory.py,
     tracemalloc, float64, d = 64, blocks of 64), as a ratio.
+(g) Chapter 15's own-sentence panel in Chromium (bench/minilm_web.py, needs the built book): bytes
+    before the reader types, the model's load (seconds, bytes), and a changed 32-token sentence to
+    its drawn head view (target <= 150 ms).
 
 Prints a table and writes _build/bench.json. Medians over many repeats; the ratio is what to
 trust on a noisy machine, since both sides run in the same process minutes apart at most.
@@ -204,6 +207,7 @@ def live_explorers():
 def main():
     from flash_memory import run as flash_memory_run
     from kv_cache import run as kv_cache_run
+    from minilm_web import run as minilm_web_run
 
     live = {"8x8": (time_ours(compute_one), time_naive(1)),
             "4 heads": (time_ours(compute_four), time_naive(4))}
@@ -212,6 +216,7 @@ def main():
     explorers = live_explorers()
     kv = kv_cache_run()
     fm = flash_memory_run()
+    web = minilm_web_run()
     print("(a) live kernel, slider change -> updated picture (ms; median / p95)")
     print(f"    {'case':9} {'ours':>14} {'naive':>16} {'naive / ours':>13}")
     for case, ((om, op), (nm, np95)) in live.items():
@@ -244,6 +249,14 @@ def main():
     print(f"(f) peak memory at n = {fm['flash_n']} (tracemalloc): naive {naive_mib:.1f} MiB, tiled "
           f"{tiled_mib:.2f} MiB, naive / tiled {fm['flash_peak_ratio']:.0f}x "
           f"(time {fm['flash_naive_s']:.2f} s naive, {fm['flash_tiled_s']:.2f} s tiled in Python)")
+    if web:
+        print(f"(g) own sentence in Chromium: {web['minilm_first_load_bytes'] / 1e3:.0f} kB before typing; "
+              f"the first keystroke loads {web['minilm_load_bytes'] / 1e6:.1f} MB "
+              f"in {web['minilm_load_s']:.1f} s; "
+              f"a changed 32-token sentence to its head view {web['minilm_32_tokens_ms']:.0f} ms median, "
+              f"{web['minilm_32_tokens_max_ms']:.0f} ms at most (target <= 150 ms)")
+    else:
+        print("(g) own sentence: no built book found: run `make book` first")
     result = {"live_ours_ms": live["8x8"][0][0], "live_naive_ms": live["8x8"][1][0],
               "live_ratio": live["8x8"][1][0] / live["8x8"][0][0],
               "live_ours_4heads_ms": live["4 heads"][0][0], "live_naive_4heads_ms": live["4 heads"][1][0],
@@ -254,7 +267,7 @@ def main():
               "page_bytes": sizes, "live_explorers": explorers,
               "live_explorer_max_overhead_ms": max(m["overhead_ms"] for m in explorers.values()),
               "live_explorer_max_output_bytes": max(m["output_bytes"] for m in explorers.values()),
-              **kv, **fm}
+              **kv, **fm, **web}
     out = ROOT / "_build" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -4,7 +4,8 @@ JupyterLab (from PyPI) is served on 127.0.0.1 with this environment's kernel (ip
 JupyterLab 4 front end cannot show ipywidgets 7 widgets, so Colab's versions are tested without a
 browser in test_colab_versions.py). Chromium opens every reader notebook, runs all cells, and
 checks what a reader would see: every code cell ran, no error, no MyST syntax left in the rendered
-Markdown, math typeset, and every control of every live explorer changes its picture.
+Markdown, math typeset, every control of every live explorer changes its picture, and chapter 15's
+own-sentence box draws its head view for a sentence typed into it.
 """
 
 from __future__ import annotations
@@ -220,6 +221,23 @@ def move_every_control(page, name):
     return moved
 
 
+def type_own_sentence(page, name):
+    """Chapter 15's own-sentence box (utils.minilm_web.OwnSentence, live): its head view was drawn
+    for the default sentence by the kernel's numbers; a new sentence, entered, is drawn in its turn."""
+    views = page.query_selector_all(".jp-OutputArea-output .sa-hv-svg")
+    assert views, f"{name}: the own-sentence box drew no head view"
+    box = page.query_selector(".jp-OutputArea-output .widget-text input")
+    box.scroll_into_view_if_needed()
+    box.fill("Hello world")
+    box.press("Enter")
+    # [CLS] hello world [SEP]: four tokens, drawn twice (queries, keys); and 72 heads in the overview
+    page.wait_for_function("""() => {
+        const view = [...document.querySelectorAll('.jp-OutputArea-output .sa-hv-svg')].pop();
+        const root = view && view.closest('.jp-OutputArea-output');
+        return root && root.querySelectorAll('.sa-hv-tok').length === 8
+            && root.querySelectorAll('.sa-hv-thumb').length === 72; }""", timeout=60_000)
+
+
 def shut_down_kernels(url):
     """End every session's kernel (one per notebook run), as closing a notebook in JupyterLab
     with "shut down kernel" would: left running, 16 idle kernels hold several GB."""
@@ -254,6 +272,8 @@ def test_reader_notebook_runs_and_reads_right_in_jupyterlab(lab, lab_page, noteb
         seconds = run_all(page, notebook.name)
         report = check_page(page, notebook.name)
         moved = move_every_control(page, notebook.name)
+        if "OwnSentence(" in notebook.read_text(encoding="utf-8"):
+            type_own_sentence(page, notebook.name)
         shots = pathlib.Path(os.environ.get("SA_LAB_SHOTS", tmp_path_factory.mktemp("shots")))
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / f"{notebook.stem}.png"))

@@ -47,11 +47,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 MODULES = sorted(p.stem for p in (ROOT / "utils").glob("*.py") if p.stem != "__init__")
 STATIC = ["utils/explorer/static/explorer.css", "utils/explorer/static/explorer.js"]
+# chapter 15's own-sentence scripts (utils.minilm_web inlines the head view into a notebook's output)
+MINILM_STATIC = sorted(f"utils/minilm_static/{p.name}" for p in (ROOT / "utils" / "minilm_static").iterdir()
+                       if p.suffix in (".js", ".css"))
 CATALOGS = sorted(f"utils/i18n/locales/zh_CN/{p.name}"
                   for p in (ROOT / "utils" / "i18n" / "locales" / "zh_CN").glob("*.po"))
 # what only the book build and the tests use: none of it may be needed by the package
 EXTRAS_ONLY = ["pytest", "hypothesis", "playwright", "transformers", "tokenizers", "jupyter_book",
-               "sphinx", "nbclient", "nbformat", "jupyterlab", "pypdf", "yaml", "jieba", "cffconvert"]
+               "sphinx", "nbclient", "nbformat", "jupyterlab", "pypdf", "yaml", "jieba", "cffconvert", "onnx"]
 
 
 def run(*args, timeout=300, **kw):
@@ -87,6 +90,8 @@ def test_the_package_data_is_what_the_test_expects():
     assert sorted(f"utils/explorer/static/{p.name}" for p in static.iterdir()
                   if p.suffix in (".js", ".css")) == STATIC
     assert len(CATALOGS) >= 16 and "utils/i18n/locales/zh_CN/utils.po" in CATALOGS
+    assert {"utils/minilm_static/headview.js", "utils/minilm_static/headview.css",
+            "utils/minilm_static/wordpiece.js"} <= set(MINILM_STATIC)
 
 
 def test_the_version_is_the_changelogs(dists):
@@ -103,7 +108,8 @@ def test_the_sdist_holds_the_package_its_data_and_both_licences(dists):
     sdist, _ = dists
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    for name in ["pyproject.toml", "README.md", "LICENSE", "LICENSE-CC-BY-SA-4.0", *STATIC, *CATALOGS,
+    for name in ["pyproject.toml", "README.md", "LICENSE", "LICENSE-CC-BY-SA-4.0", *STATIC, *MINILM_STATIC,
+                 *CATALOGS,
                  *(f"utils/{m}.py" for m in MODULES)]:
         assert name in names, f"{name} is not in {sdist.name}"
     assert not any(n.startswith(("chapters/", "tests/", "notebooks/", "book/")) for n in names), \
@@ -117,7 +123,7 @@ def test_the_wheel_holds_the_package_data_licences_and_metadata(dists):
         names = set(z.namelist())
         info = f"seeing_attention-{version}.dist-info"
         metadata = email.message_from_string(z.read(f"{info}/METADATA").decode())
-    for name in [*STATIC, *CATALOGS, "utils/__init__.py", *(f"utils/{m}.py" for m in MODULES),
+    for name in [*STATIC, *MINILM_STATIC, *CATALOGS, "utils/__init__.py", *(f"utils/{m}.py" for m in MODULES),
                  f"{info}/licenses/LICENSE", f"{info}/licenses/LICENSE-CC-BY-SA-4.0"]:
         assert name in names, f"{name} is not in {wheel.name}"
     assert len(CATALOGS) >= 16

@@ -1,4 +1,4 @@
-"""BERT's WordPiece tokenizer in the browser (book/_static/minilm/wordpiece.js) equals Python's
+"""BERT's WordPiece tokenizer in the browser (utils/minilm_static/wordpiece.js) equals Python's
 (utils.pretrained.WordPieceTokenizer) and the tokenizers library's (MiniLM's tokenizer.json).
 
 The static book tokenizes a reader's own sentence in the browser for MiniLM. These tests run the
@@ -36,7 +36,7 @@ import pytest
 from utils.pretrained import WordPieceTokenizer, _is_cjk, _is_punctuation, model_dir
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "book" / "_static" / "minilm" / "wordpiece.js"
+SCRIPT = ROOT / "utils" / "minilm_static" / "wordpiece.js"
 BEGIN, END = "  // BEGIN CLASSES", "  // END CLASSES"
 BIG = 1 << 20  # a maxLen no corpus sentence reaches
 

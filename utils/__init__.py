@@ -7,6 +7,7 @@ What the chapters teach, one module per idea, in the book's order:
 - ``utils.decoder``    a decoder-only language model with a key/value cache (chapter 13).
 - ``utils.induction``  an attention-only transformer that learns to copy (chapter 14).
 - ``utils.pretrained`` MiniLM's encoder, written out and checked against BertModel (chapter 15).
+- ``utils.minilm_web`` chapter 15's own-sentence box: MiniLM exported to ONNX for the page, and the live box.
 - ``utils.rope``       rotary position embedding (both layouts) and ALiBi (chapter 16).
 - ``utils.flash``      FlashAttention: tiled forward, backward by recomputation, the IO model (chapter 17).
 - ``utils.window``     sliding-window attention, a rolling key/value cache, attention sinks (chapter 18).

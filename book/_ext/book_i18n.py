@@ -101,6 +101,13 @@ def _translate_outputs(app, doctree, docname):
         text = node.astext()
         explorer = re.search(r'<div class="sa-explorer" data-explorer="([a-z0-9-]+)"', text)
         page = folder / f"explorer-{explorer.group(1)}.html" if explorer else None
+        # other outputs written in both languages by the build (utils.minilm_web's panel)
+        swapped = re.search(r'data-sa-translated="([a-z0-9-]+)"', text)
+        if swapped is not None:
+            page = folder / f"{swapped.group(1)}.html"
+            if not page.exists():
+                unswapped.append(f"output {swapped.group(1)}")
+                continue
         if page is not None and page.exists():
             new = page.read_text(encoding="utf-8")
             note(json.loads(page.with_name(page.name + ".json").read_text(encoding="utf-8")))

@@ -490,11 +490,23 @@ def _lighten_pages(app, exception):
     drop_theme_tab_stops(outdir)
 
 
+def _write_minilm_assets(app, exception):
+    """The files chapter 15's page loads when a reader types a sentence (utils.minilm_web): the
+    model exported to ONNX, its vocabulary and onnxruntime-web. Written once, into the English
+    edition's _static; the Chinese page's panel points there."""
+    if exception is not None or app.builder.format != "html" or (app.config.language or "en") != "en":
+        return
+    from utils import minilm_web
+
+    minilm_web.write_assets(pathlib.Path(app.outdir) / "_static" / "minilm")
+
+
 def setup(app):
     _install_stream_merging()
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _reader_links, priority=600)  # after the theme's buttons (501)
     app.connect("build-finished", _copy_reader_notebooks)
+    app.connect("build-finished", _write_minilm_assets)
     # after pydata-sphinx-theme's own build-finished handler (priority 500), which writes the
     # pygments.css of both colour modes that plain_code_css reads and adds to
     app.connect("build-finished", _lighten_pages, priority=900)
