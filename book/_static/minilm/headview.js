@@ -31,7 +31,7 @@
      Arrow keys move between the words (up/down in a column, left/right across).
    - the overview: one <button> per head holding an n x n <canvas> of that head's map, on a
      perceptual sequential ramp (matplotlib's magma, reversed: light = 0, dark = 1; linear in the
-     weight). Arrow keys move between the buttons (one tab stop); Enter, Space or a click selects.
+     weight); above 40 words each pixel shows the largest weight of a block of cells. Arrow keys move between the buttons (one tab stop); Enter, Space or a click selects.
    - two buttons that download the head view as PNG and SVG (minilm-layer3-head7.svg: 1-based,
      as the book numbers layers and heads). Label functions receive 1-based numbers too.
    The look (and the light and dark colours) is headview.css, classes prefixed sa-hv-. */
@@ -50,6 +50,7 @@
   const TOP = 26;           // px above the first word: the column titles
   const FONT_PX = 13;
   const MAX_CHARS = 18;     // longer words are shortened on screen (their accessible name is whole)
+  const THUMB_CELLS = 40;  // an overview map has at most 40 x 40 pixels (block maxima beyond)
   const MAX_LINES = 1000;   // at most this many lines for a whole head (a word's own lines: all)
 
   // matplotlib's magma reversed, 17 stops from weight 0 to weight 1 (interpolated to 256 colours)
@@ -69,7 +70,7 @@
     export: "Download the head view:",
     exportPng: "PNG",
     exportSvg: "SVG",
-    hint: "Hover over or focus a word to see where it looks (left) or what looks at it (right); " +
+    hint: "Point at, tap or focus a word to see where it looks (left) or what looks at it (right); " +
       "click it or press Enter to keep its lines.",
     headViewCaption: (layer, head) => "Layer " + layer + ", head " + head +
       ": each line joins a word (left) to a word it attends to (right); the more weight, the stronger the line.",
@@ -77,10 +78,12 @@
     tokenAria: (token, i, side) => token + " (word " + i + ", " + (side === "query" ? "query" : "key") + ")",
     skipped: (threshold, left, total, wordThreshold) => "Weights below " + threshold + " get no line (" +
       left + " of the " + total + " pairs of words)" + (threshold > wordThreshold
-      ? "; a word you hover over or focus shows all its lines from " + wordThreshold + "." : "."),
+      ? "; a word you point at, tap or focus shows all its lines from " + wordThreshold + "." : "."),
+    // top: the 3 largest weights of the word's row (query) or column (key), each {token, weight,
+    // index (1-based), repeated (the word occurs more than once in the sentence)}
     readout: (token, side, top) => (side === "query" ? "\u201c" + token + "\u201d looks most at: "
       : "\u201c" + token + "\u201d is looked at most by: ") +
-      top.map((t) => t.token + " " + t.weight.toFixed(2)).join(", "),
+      top.map((t) => t.token + (t.repeated ? " (" + t.index + ")" : "") + " " + t.weight.toFixed(2)).join(", "),
   };
 
   // ---- data -----------------------------------------------------------------------------------
@@ -251,7 +254,7 @@
           const b = el("button", {type: "button", class: "sa-hv-thumb", tabindex: "-1",
             "aria-label": label(labels, "thumbAria", l + 1, h + 1), "aria-pressed": "false",
             "data-layer": String(l), "data-head": String(h)});
-          const c = el("canvas", {width: String(d.n), height: String(d.n), "aria-hidden": "true"});
+          const side = Math.ceil(d.n / pool()), c = el("canvas", {width: side, height: side, "aria-hidden": "true"});
           b.appendChild(c);
           grid.appendChild(b);
           thumbs.push(b);
@@ -260,13 +263,26 @@
       paintThumbs();
     }
 
+    // Cells per thumbnail pixel (per side): 1 up to THUMB_CELLS words; beyond, each pixel shows
+    // the largest weight of its block, so that a thin diagonal or column stays visible.
+    function pool() { return Math.ceil(d.n / THUMB_CELLS); }
+
     function paintThumbs() {
-      const n = d.n, size = n * n;
-      for (let k = 0; k < thumbs.length; k++) {
-        const canvas = thumbs[k].firstChild, ctx = canvas.getContext("2d");
-        const image = ctx.createImageData(n, n), px = image.data, base = k * size;
-        for (let p = 0; p < size; p++) {
-          const w = d.weights[base + p], c = 3 * Math.round(Math.min(Math.max(w, 0), 1) * 255);
+      const n = d.n, size = n * n, k = pool(), side = Math.ceil(n / k);
+      const block = new Float32Array(side * side);
+      for (let t = 0; t < thumbs.length; t++) {
+        const canvas = thumbs[t].firstChild, ctx = canvas.getContext("2d");
+        const image = ctx.createImageData(side, side), px = image.data, base = t * size;
+        block.fill(0);
+        for (let i = 0; i < n; i++) {
+          const row = Math.floor(i / k) * side;
+          for (let j = 0; j < n; j++) {
+            const b = row + Math.floor(j / k), w = d.weights[base + i * n + j];
+            if (w > block[b]) block[b] = w;
+          }
+        }
+        for (let p = 0; p < side * side; p++) {
+          const c = 3 * Math.round(Math.min(block[p], 1) * 255);
           px[4 * p] = LUT[c]; px[4 * p + 1] = LUT[c + 1]; px[4 * p + 2] = LUT[c + 2]; px[4 * p + 3] = 255;
         }
         ctx.putImageData(image, 0, 0);
@@ -383,10 +399,12 @@
         return;
       }
       const n = d.n, base = (state.layer * d.heads + state.head) * n * n, pairs = [], ws = [];
+      const counts = new Map();
+      for (const t of d.tokens) counts.set(t, (counts.get(t) || 0) + 1);
       for (let k = 0; k < n; k++) {
         const i = a.side === "query" ? a.i : k, j = a.side === "query" ? k : a.i, w = d.weights[base + i * n + j];
         if (w >= THRESHOLD) pairs.push([i, j, w]);
-        ws.push({token: d.tokens[k], weight: w});
+        ws.push({token: d.tokens[k], weight: w, index: k + 1, repeated: counts.get(d.tokens[k]) > 1});
       }
       focusG.innerHTML = linesHTML(pairs);
       focusG.removeAttribute("display");
@@ -501,6 +519,10 @@
       clone.setAttribute("font-size", String(FONT_PX));
       clone.insertBefore(svgEl("rect", {width: g.width, height: g.height, fill: colour("--sa-hv-bg")}),
         clone.querySelector("title").nextSibling.nextSibling);
+      // the picture names its head (the page's caption does not travel with the file)
+      clone.insertBefore(svgEl("text", {class: "sa-hv-coltitle", x: g.colW + g.gap / 2, y: 16, "text-anchor": "middle"},
+        label(labels, "thumbAria", state.layer + 1, state.head + 1)), clone.querySelector(".sa-hv-lines"));
+      clone.querySelector("desc").removeAttribute("id");
       for (const t of clone.querySelectorAll("text")) t.setAttribute("fill", colour("--sa-hv-fg"));
       for (const t of clone.querySelectorAll(".sa-hv-coltitle")) t.setAttribute("fill", colour("--sa-hv-muted"));
       for (const lines of Array.from(clone.querySelectorAll(".sa-hv-lines"))) {
