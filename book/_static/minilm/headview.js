@@ -35,7 +35,6 @@
    - two buttons that download the head view as PNG and SVG (minilm-layer3-head7.svg: 1-based,
      as the book numbers layers and heads). Label functions receive 1-based numbers too.
    The look (and the light and dark colours) is headview.css, classes prefixed sa-hv-. */
-/* global window, document, getComputedStyle, module, setTimeout, Blob, URL, Image, XMLSerializer */
 (function (root, factory) {
   "use strict";
   const api = factory();
