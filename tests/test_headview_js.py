@@ -1,4 +1,4 @@
-"""The head view (book/_static/minilm/headview.js and .css) in headless Chromium, on a blank page
+"""The head view (utils/minilm_static/headview.js and .css) in headless Chromium, on a blank page
 (no book build), drawing MiniLM's real attention maps computed here in Python.
 
 Checked against the numbers: the words shown, the lines of a head and their opacities (the
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pathlib
 import struct
-import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -21,7 +20,7 @@ import pytest
 from browser_helpers import TAGS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-STATIC = ROOT / "book" / "_static" / "minilm"
+STATIC = ROOT / "utils" / "minilm_static"
 SENTENCE = "The cat sat on the mat because it was tired."
 THRESHOLD = 0.01  # headview.js draws no line for a smaller weight
 LAYER, HEAD = 2, 6  # 0-based: the book's layer 3, head 7
@@ -299,14 +298,11 @@ def test_bad_data_throws_a_clear_error(page):
 
 
 def axe_script() -> str:
-    """axe-core from node_modules (npm ci): this checkout's, or, in a git worktree, the main one's."""
-    common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    for root in (ROOT, pathlib.Path(common).parent if common else ROOT):
-        path = root / "node_modules" / "axe-core" / "axe.min.js"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    pytest.fail("axe-core is not in node_modules: run `npm ci --ignore-scripts` (the Makefile's vendor step)")
+    """axe-core from node_modules (npm ci, the Makefile's vendor step)."""
+    path = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.is_file():
+        pytest.fail("axe-core is not in node_modules: run `npm ci --ignore-scripts` (make setup does)")
+    return path.read_text(encoding="utf-8")
 
 
 def test_axe_finds_no_violations_in_light_and_dark_mode(page, minilm):

@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 UTILS = ROOT / "utils"
 TAUGHT = {"attention", "layers", "decoder", "induction", "pretrained", "rope", "flash", "window", "tasks",
           "training", "timing", "plotting", "claims"}
-MACHINERY = {"style", "explorer", "i18n"}
+MACHINERY = {"style", "explorer", "i18n", "minilm_web"}
 
 
 def contributing_tree() -> dict:

@@ -7,7 +7,6 @@ What the chapters teach, one module per idea, in the book's order:
 - ``utils.decoder``    a decoder-only language model with a key/value cache (chapter 13).
 - ``utils.induction``  an attention-only transformer that learns to copy (chapter 14).
 - ``utils.pretrained`` MiniLM's encoder, written out and checked against BertModel (chapter 15).
-- ``utils.minilm_web`` chapter 15's own-sentence box: MiniLM exported to ONNX for the page, and the live box.
 - ``utils.rope``       rotary position embedding (both layouts) and ALiBi (chapter 16).
 - ``utils.flash``      FlashAttention: tiled forward, backward by recomputation, the IO model (chapter 17).
 - ``utils.window``     sliding-window attention, a rolling key/value cache, attention sinks (chapter 18).
@@ -22,6 +21,8 @@ The book's machinery, which the chapters use but do not teach:
 - ``utils.style``      the drawing rules figures and explorers share (numbers, text colour, limits).
 - ``utils.explorer``   sliders that redraw pictures, live in a kernel and in the static HTML book.
 - ``utils.i18n``       the outputs in Chinese: printed lines, figures, explorers (and ``locales/``).
+- ``utils.minilm_web`` chapter 15's own-sentence box: MiniLM exported to ONNX for the page
+                       (scripts in ``minilm_static/``), and the same box live in a kernel.
 
 Modules are imported on demand (``from utils import attention``): importing one runs nothing
 else, and importing the NumPy parts never pays for importing PyTorch.

@@ -31,7 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from utils import i18n
 from utils import pretrained as P
+from utils.explorer import static_build
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RUNTIME_DIR = ROOT / "node_modules" / "onnxruntime-web" / "dist"
@@ -215,8 +217,6 @@ def head_view_html(tokens, weights, language=None) -> str:
 
     Taught in chapter 15 (15_pretrained_heads).
     """
-    from utils import i18n
-
     language = language or i18n.current_language()
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 4 or w.shape[2] != w.shape[3] or w.shape[2] != len(tokens):
@@ -224,8 +224,8 @@ def head_view_html(tokens, weights, language=None) -> str:
                          f"got shape {w.shape}")
     if not np.isfinite(w).all():
         raise ValueError("weights contain NaN or infinity")
-    # a picture: 4 decimals are plenty, and keep a saved notebook small
-    data = {"tokens": list(tokens), "weights": [round(float(v), 4) for v in w.ravel()],
+    # 6 decimals: a row of 256 still sums to 1 within the 1e-3 headview.js checks
+    data = {"tokens": list(tokens), "weights": [round(float(v), 6) for v in w.ravel()],
             "layers": w.shape[0], "heads": w.shape[1]}
     box = f"sa-hv-{uuid.uuid4().hex[:12]}"
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
@@ -256,9 +256,6 @@ class OwnSentence:
         # display() rather than a mimebundle: ipywidgets 7 (Colab) widgets have no _repr_mimebundle_
         from IPython.display import display
 
-        from utils import i18n
-        from utils.explorer import static_build
-
         if static_build():
             if i18n.dump_folder() is not None:
                 i18n.write_translation(PANEL_NAME, "html", _panel_html("zh_CN", depth=2).encode(), [])
@@ -269,8 +266,6 @@ class OwnSentence:
 
     def _live(self):
         from IPython.display import HTML, clear_output, display
-
-        from utils import i18n
 
         words = LABELS[i18n.current_language()]
         try:
