@@ -119,6 +119,9 @@ def test_additive_attention_equals_numpy_additive_score():
                                      score=lambda q, k: A.additive_score(q, k, W_q, W_k, w_v))
     np.testing.assert_allclose(weights.detach().numpy(), np_weights, atol=1e-12)
     np.testing.assert_allclose(out.detach().numpy(), np_out, atol=1e-12)
+    # keys projected once by the caller (as BahdanauDecoder does): the same output, bit for bit
+    again = layer(Q, K, V, mask=mask, projected_keys=layer.project_keys(K))
+    assert torch.equal(again[0], out) and torch.equal(again[1], weights)
 
 
 def test_d2l_example_additive_and_dot_attention():
@@ -466,6 +469,15 @@ def test_bahdanau_decoder_attends_with_the_previous_state():
     torch.testing.assert_close(weights[:, :1], first)
     # steps differ: the query moves with the decoder state
     assert not torch.allclose(weights[:, 0], weights[:, 1])
+    # the keys projected once per call give the step-by-step computation that projects them anew
+    mask, state, outs, ws = (src != 0)[:, None], enc_state, [], []
+    for t in range(tgt.shape[1]):
+        context, w = decoder.attention(state[-1].unsqueeze(1), enc_outputs, enc_outputs, mask)
+        out, state = decoder.rnn(torch.cat([decoder.embedding(tgt[:, t : t + 1]), context], dim=-1), state)
+        outs.append(out)
+        ws.append(w)
+    torch.testing.assert_close(logits, decoder.dense(torch.cat(outs, dim=1)), rtol=0, atol=1e-12)
+    torch.testing.assert_close(weights, torch.cat(ws, dim=1), rtol=0, atol=1e-12)
 
 
 def test_plain_decoder_seq2seq_has_no_weights():
