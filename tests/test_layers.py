@@ -62,6 +62,25 @@ def test_torch_masked_softmax_equals_numpy():
     assert torch.all(ours[1, 2] == 0)
 
 
+def test_torch_masked_softmax_without_empty_rows_is_bitwise_the_general_path():
+    """Rows that all have a key take a shorter path: the same weights and gradients, bit for bit."""
+    torch.manual_seed(0)
+    cases = (((2, 3, 5, 5), L.causal_mask(5)), ((2, 4, 6), L.padding_mask(torch.tensor([6, 2]), 6)))
+    for shape, mask in cases:
+        garbage = torch.full(shape, float("nan"))
+        garbage[..., ::2] = float("inf")  # masked scores may be anything: they still get weight 0
+        scores = torch.where(mask, torch.randn(shape), garbage).requires_grad_()
+        upstream = torch.randn(shape)
+        row_ok = mask.any(dim=-1, keepdim=True)
+        filled = scores.masked_fill(~mask, float("-inf")).masked_fill(~row_ok, 0.0)
+        general = F.softmax(filled, dim=-1) * row_ok
+        (general_grad,) = torch.autograd.grad((general * upstream).sum(), scores)
+        ours = L.masked_softmax(scores, mask)
+        (ours_grad,) = torch.autograd.grad((ours * upstream).sum(), scores)
+        assert torch.equal(ours, general) and torch.equal(ours_grad, general_grad)
+        assert torch.all(ours[~mask.expand(shape)] == 0)
+
+
 def test_torch_masked_softmax_fully_masked_row_has_zero_gradient_not_nan():
     scores = randn(2, 4).requires_grad_()
     mask = torch.tensor([[True, False, True, True], [False] * 4])
