@@ -62,6 +62,25 @@ def test_torch_masked_softmax_equals_numpy():
     assert torch.all(ours[1, 2] == 0)
 
 
+def test_torch_masked_softmax_without_empty_rows_is_bitwise_the_general_path():
+    """Rows that all have a key take a shorter path: the same weights and gradients, bit for bit."""
+    torch.manual_seed(0)
+    cases = (((2, 3, 5, 5), L.causal_mask(5)), ((2, 4, 6), L.padding_mask(torch.tensor([6, 2]), 6)))
+    for shape, mask in cases:
+        garbage = torch.full(shape, float("nan"))
+        garbage[..., ::2] = float("inf")  # masked scores may be anything: they still get weight 0
+        scores = torch.where(mask, torch.randn(shape), garbage).requires_grad_()
+        upstream = torch.randn(shape)
+        row_ok = mask.any(dim=-1, keepdim=True)
+        filled = scores.masked_fill(~mask, float("-inf")).masked_fill(~row_ok, 0.0)
+        general = F.softmax(filled, dim=-1) * row_ok
+        (general_grad,) = torch.autograd.grad((general * upstream).sum(), scores)
+        ours = L.masked_softmax(scores, mask)
+        (ours_grad,) = torch.autograd.grad((ours * upstream).sum(), scores)
+        assert torch.equal(ours, general) and torch.equal(ours_grad, general_grad)
+        assert torch.all(ours[~mask.expand(shape)] == 0)
+
+
 def test_torch_masked_softmax_fully_masked_row_has_zero_gradient_not_nan():
     scores = randn(2, 4).requires_grad_()
     mask = torch.tensor([[True, False, True, True], [False] * 4])
@@ -119,6 +138,9 @@ def test_additive_attention_equals_numpy_additive_score():
                                      score=lambda q, k: A.additive_score(q, k, W_q, W_k, w_v))
     np.testing.assert_allclose(weights.detach().numpy(), np_weights, atol=1e-12)
     np.testing.assert_allclose(out.detach().numpy(), np_out, atol=1e-12)
+    # keys projected once by the caller (as BahdanauDecoder does): the same output, bit for bit
+    again = layer(Q, K, V, mask=mask, projected_keys=layer.project_keys(K))
+    assert torch.equal(again[0], out) and torch.equal(again[1], weights)
 
 
 def test_d2l_example_additive_and_dot_attention():
@@ -466,6 +488,15 @@ def test_bahdanau_decoder_attends_with_the_previous_state():
     torch.testing.assert_close(weights[:, :1], first)
     # steps differ: the query moves with the decoder state
     assert not torch.allclose(weights[:, 0], weights[:, 1])
+    # the keys projected once per call give the step-by-step computation that projects them anew
+    mask, state, outs, ws = (src != 0)[:, None], enc_state, [], []
+    for t in range(tgt.shape[1]):
+        context, w = decoder.attention(state[-1].unsqueeze(1), enc_outputs, enc_outputs, mask)
+        out, state = decoder.rnn(torch.cat([decoder.embedding(tgt[:, t : t + 1]), context], dim=-1), state)
+        outs.append(out)
+        ws.append(w)
+    torch.testing.assert_close(logits, decoder.dense(torch.cat(outs, dim=1)), rtol=0, atol=1e-12)
+    torch.testing.assert_close(weights, torch.cat(ws, dim=1), rtol=0, atol=1e-12)
 
 
 def test_plain_decoder_seq2seq_has_no_weights():

@@ -198,6 +198,27 @@ def test_train_returns_one_loss_per_step_and_the_loss_decreases():
     assert model.weight.item() == pytest.approx(3.0, abs=0.05)
 
 
+@pytest.mark.parametrize("make", [lambda p: torch.optim.Adam(p, lr=1e-2),
+                                  lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.01),
+                                  lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)])
+def test_train_steps_with_foreach_and_gets_the_same_weights_bit_for_bit(make):
+    src, tgt = T.digit_task("reverse", 256, min_len=3, max_len=6, seed=0)
+    batches = training.make_batches(src, tgt, batch_size=32, seed=0)
+    results = []
+    for foreach in (False, None):  # None: train() switches it to True while it trains
+        torch.manual_seed(0)
+        model = L.Transformer(T.VOCAB_SIZE, T.VOCAB_SIZE, d_model=16, n_heads=2, d_ff=32, n_layers=1,
+                              max_len=8, pad_id=T.PAD)
+        optimizer = make(model.parameters())
+        optimizer.param_groups[0]["foreach"] = foreach
+        history = training.train(model, batches, training.teacher_forcing_loss, optimizer, epochs=2,
+                                 clip_grad=1.0, progress=False)
+        assert optimizer.param_groups[0]["foreach"] is foreach  # restored
+        results.append((history, [p.detach().clone() for p in model.parameters()]))
+    (h_one, w_one), (h_all, w_all) = results
+    assert h_one == h_all and all(torch.equal(a, b) for a, b in zip(w_one, w_all))
+
+
 def test_train_steps_the_scheduler_once_per_optimizer_step():
     model = nn.Linear(1, 1)
     batches = training.make_batches(torch.ones(10, 1), torch.zeros(10, 1), batch_size=4)  # 3 batches

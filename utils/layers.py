@@ -57,6 +57,10 @@ def masked_softmax(scores, mask=None):
         return F.softmax(scores, dim=-1)
     _check_mask(mask, scores.shape)
     row_ok = mask.any(dim=-1, keepdim=True)  # (..., n_q, 1): False on fully masked rows
+    if bool(row_ok.all()):  # the usual case (causal, padding): every row has a key to attend to
+        # the same -inf as below, without the two steps that only fully masked rows need;
+        # torch.where is also about twice as fast as masked_fill on a CPU
+        return F.softmax(torch.where(mask, scores, float("-inf")), dim=-1)
     scores = scores.masked_fill(~mask, float("-inf")).masked_fill(~row_ok, 0.0)
     return F.softmax(scores, dim=-1) * row_ok
 
@@ -132,7 +136,10 @@ class AdditiveAttention(nn.Module):
     AdditiveAttention(key_size, query_size, num_hiddens): W_k, W_q map keys and queries
     (which may have different sizes) to num_hiddens features; w_v maps them to one score.
     forward(queries (B, n_q, query_size), keys (B, n_k, key_size), values (B, n_k, d_v),
-    mask=None, valid_lens=None) → (output (B, n_q, d_v), weights (B, n_q, n_k)).
+    mask=None, valid_lens=None, projected_keys=None) → (output (B, n_q, d_v), weights (B, n_q, n_k)).
+    projected_keys: W_k(keys) (B, n_k, num_hiddens) from project_keys, if the caller computed it
+    already; it depends on the keys only, so a decoder that asks a new query of the same keys at
+    every step computes it once (Bahdanau et al., 2014, appendix A.1.2).
 
     Taught in chapter 6 (06_score_functions).
     """
@@ -144,10 +151,16 @@ class AdditiveAttention(nn.Module):
         self.w_v = nn.Linear(num_hiddens, 1, bias=False)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, queries, keys, values, mask=None, valid_lens=None):
+    def project_keys(self, keys):
+        """W_k k for every key: (B, n_k, key_size) → (B, n_k, num_hiddens). No query needed."""
+        return self.W_k(keys)
+
+    def forward(self, queries, keys, values, mask=None, valid_lens=None, projected_keys=None):
         mask = _mask_from(mask, valid_lens, keys.shape[-2])
+        if projected_keys is None:
+            projected_keys = self.project_keys(keys)  # (B, n_k, h)
         q = self.W_q(queries).unsqueeze(2)  # (B, n_q, 1, h)
-        k = self.W_k(keys).unsqueeze(1)  # (B, 1, n_k, h)
+        k = projected_keys.unsqueeze(1)  # (B, 1, n_k, h)
         features = torch.tanh(q + k)  # (B, n_q, n_k, h)
         scores = self.w_v(features).squeeze(-1)  # (B, n_q, n_k)
         weights = masked_softmax(scores, mask)
@@ -627,7 +640,9 @@ class BahdanauDecoder(nn.Module):
     """GRU decoder that attends over all encoder outputs at every step (Bahdanau et al., 2014).
 
     At step t the query is the decoder's previous top-layer state; the keys and values are the
-    encoder outputs; the context vector is concatenated with the input embedding.
+    encoder outputs; the context vector is concatenated with the input embedding. The keys'
+    part of the score, h_j W_k, does not depend on t: it is computed once per forward call, as
+    Bahdanau et al. (2014, appendix A.1.2) suggest.
     forward(tgt (B, n_t), enc_outputs (B, n_s, h), enc_state (num_layers, B, h), mask=None)
     → (logits (B, n_t, vocab), weights (B, n_t, n_s)). mask: bool (B, 1, n_s), True = may attend.
 
@@ -644,10 +659,12 @@ class BahdanauDecoder(nn.Module):
 
     def forward(self, tgt, enc_outputs, enc_state, mask=None):
         X = self.embedding(tgt)  # (B, n_t, embed_size)
+        keys = self.attention.project_keys(enc_outputs)  # (B, n_s, h): h_j W_k, the same at every step
         state, outputs, weights = enc_state, [], []
         for t in range(X.shape[1]):
             query = state[-1].unsqueeze(1)  # (B, 1, h)
-            context, w = self.attention(query, enc_outputs, enc_outputs, mask)  # (B, 1, h), (B, 1, n_s)
+            context, w = self.attention(query, enc_outputs, enc_outputs, mask,
+                                        projected_keys=keys)  # (B, 1, h), (B, 1, n_s)
             step_input = torch.cat([X[:, t : t + 1], context], dim=-1)  # (B, 1, embed_size + h)
             out, state = self.rnn(step_input, state)  # (B, 1, h)
             outputs.append(out)

@@ -71,10 +71,25 @@ def train(model, batches, loss_fn, optimizer, epochs=1, clip_grad=None, progress
     (e.g. torch.optim.lr_scheduler.OneCycleLR with total_steps = epochs · len(batches)).
     progress: show a tqdm bar (False to hide it). Puts the model in train mode.
     Returns the loss of every step, a list of floats.
+    An optimizer built with PyTorch's default foreach=None (Adam, AdamW, SGD, ...) steps with
+    foreach=True while it trains here: on a CPU the default updates one parameter tensor at a
+    time in Python, foreach updates them all in a few calls; the updates are the same, bit for bit
+    (tests/test_tasks_training.py checks it). The setting is restored afterwards.
 
     Taught in chapter 1 (01_attention_pooling).
     """
     model.train()
+    defaults = [group for group in optimizer.param_groups if "foreach" in group and group["foreach"] is None]
+    for group in defaults:
+        group["foreach"] = True
+    try:
+        return _train(model, batches, loss_fn, optimizer, epochs, clip_grad, progress, desc, scheduler)
+    finally:
+        for group in defaults:
+            group["foreach"] = None
+
+
+def _train(model, batches, loss_fn, optimizer, epochs, clip_grad, progress, desc, scheduler):
     history = []
     bar = tqdm(total=epochs * len(batches), desc=desc, disable=not progress)
     for _ in range(epochs):
