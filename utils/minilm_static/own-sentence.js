@@ -89,7 +89,6 @@
     const assets = new URL(root.dataset.assets, document.baseURI).href;
     let engine = null; // promise of {tokenizer, session, manifest}
     let view = null;
-    let asked = 0; // the newest request: older results that finish late are dropped
 
     function say(text, kind) {
       status.textContent = text;
@@ -130,7 +129,6 @@
     }
 
     async function show() {
-      const request = ++asked;
       const text = input.value;
       if (!text.trim()) {
         say(labels.empty, "error");
@@ -143,7 +141,6 @@
         say(err.message === labels.needsServer ? err.message : fill(labels.loadFailed, { why: err.message }), "error");
         return;
       }
-      if (request !== asked) return;
       let tokens, ids;
       try {
         const encoded = e.tokenizer.encode(text);
@@ -160,7 +157,6 @@
       }
       say(fill(labels.running, { n: tokens.length }), "running");
       await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))); // paint the message first
-      if (request !== asked) return;
       const began = performance.now();
       let out;
       try {
@@ -171,7 +167,6 @@
         return;
       }
       const ms = performance.now() - began;
-      if (request !== asked) return;
       const weights = out.attention.data;
       const data = { tokens, weights, layers: e.manifest.layers, heads: e.manifest.heads };
       if (view) view.update(data);
@@ -185,15 +180,22 @@
         (unknown ? " " + fill(labels.unknown, { k: unknown }) : ""), "ready");
     }
 
-    let timer = null;
-    input.addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = setTimeout(show, 300);
-    });
+    // Every keystroke is read at once, unless a reading is under way: then the newest sentence
+    // is read as soon as it ends (keystrokes in between are skipped, never queued up).
+    let busy = false, again = false;
+    async function read() {
+      if (busy) { again = true; return; }
+      busy = true;
+      try {
+        do { again = false; await show(); } while (again);
+      } finally {
+        busy = false;
+      }
+    }
+    input.addEventListener("input", read);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      clearTimeout(timer);
-      show();
+      read();
     });
   }
 
