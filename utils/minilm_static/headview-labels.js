@@ -18,7 +18,7 @@
     exportSvg: "SVG",
     hint: "把指针移到一个词元上，或用键盘聚焦它，就能看到它看向哪里（左列）或被谁看（右列）；点击它或按 Enter 可以保留它的连线。",
     headViewCaption: (layer, head) => "第 " + layer + " 层第 " + head +
-      " 个头：每条线把一个词元（左）连到它关注的词元（右），权重越大，线越深。",
+      " 个头：每条线把一个词元（左）连到它关注的词元（右），权重越大，线越醒目。",
     thumbAria: (layer, head) => "第 " + layer + " 层第 " + head + " 个头",
     tokenAria: (token, i, side) => token + "（第 " + i + " 个词元，" + (side === "query" ? "查询" : "键") + "）",
     skipped: (threshold, left, total, wordThreshold) => "权重低于 " + threshold + " 的词元对不画线（" +

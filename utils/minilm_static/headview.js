@@ -30,8 +30,8 @@
      (all of them from 0.01); click, Enter or Space keeps them (aria-pressed); Escape shows all again.
      Arrow keys move between the words (up/down in a column, left/right across).
    - the overview: one <button> per head holding an n x n <canvas> of that head's map, on a
-     perceptual sequential ramp (matplotlib's magma, reversed: light = 0, dark = 1; linear in the
-     weight); above 40 words each pixel shows the largest weight of a block of cells. Arrow keys move between the buttons (one tab stop); Enter, Space or a click selects.
+     perceptual sequential ramp (matplotlib's viridis, as in the book's figures: dark = 0,
+     bright = 1; linear in the weight); above 40 words each pixel shows the largest weight of a block of cells. Arrow keys move between the buttons (one tab stop); Enter, Space or a click selects.
    - two buttons that download the head view as PNG and SVG (minilm-layer3-head7.svg: 1-based,
      as the book numbers layers and heads). Label functions receive 1-based numbers too.
    The look (and the light and dark colours) is headview.css, classes prefixed sa-hv-. */
@@ -52,10 +52,10 @@
   const THUMB_CELLS = 40;  // an overview map has at most 40 x 40 pixels (block maxima beyond)
   const MAX_LINES = 1000;   // at most this many lines for a whole head (a word's own lines: all)
 
-  // matplotlib's magma reversed, 17 stops from weight 0 to weight 1 (interpolated to 256 colours)
-  const RAMP = ["#fcfdbf", "#fde0a1", "#fec287", "#fea571", "#fb8761", "#f4695c", "#e55064",
-    "#cf4070", "#b5367a", "#9b2e7f", "#812581", "#681c81", "#4f127b", "#341069", "#1c1044",
-    "#090720", "#000004"];
+  // matplotlib's viridis, as in the book's figures and explorers (dark = 0, bright = 1): 17 stops
+  // from weight 0 to weight 1, interpolated to 256 colours
+  const RAMP = ["#440154", "#48186a", "#472d7b", "#424086", "#3b528b", "#33638d", "#2c728e", "#26828e",
+    "#21918c", "#1fa088", "#28ae80", "#3fbc73", "#5ec962", "#84d44b", "#addc30", "#d8e219", "#fde725"];
 
   const DEFAULT_LABELS = {
     layer: "Layer",
