@@ -33,7 +33,7 @@ import unicodedata
 
 import pytest
 
-from utils.pretrained import WordPieceTokenizer, _is_cjk, _is_punctuation, model_dir
+from utils.pretrained import WordPieceTokenizer, is_cjk, is_punctuation, model_dir
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "utils" / "minilm_static" / "wordpiece.js"
@@ -55,9 +55,9 @@ def python_class(cp: int) -> str:
         return "M"
     if c.isspace():
         return "S"
-    if _is_punctuation(c):
+    if is_punctuation(c):
         return "P"
-    if _is_cjk(cp):
+    if is_cjk(cp):
         return "C"
     return "L"
 

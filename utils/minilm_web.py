@@ -24,7 +24,6 @@ import html
 import json
 import pathlib
 import shutil
-import uuid
 from importlib import resources
 
 import numpy as np
@@ -227,14 +226,11 @@ def head_view_html(tokens, weights, language=None) -> str:
     # 6 decimals: a row of 256 still sums to 1 within the 1e-3 headview.js checks
     data = {"tokens": list(tokens), "weights": [round(float(v), 6) for v in w.ravel()],
             "layers": w.shape[0], "heads": w.shape[1]}
-    box = f"sa-hv-{uuid.uuid4().hex[:12]}"
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
-    start = (f'const words = (window.SAHeadViewLabels || {{}})["{language}"]; '
-             f'SAHeadView.render(document.getElementById("{box}"), {payload}, '
-             f"words ? {{labels: words}} : {{}});")
-    return (f'<style>{_static("headview.css")}</style><div id="{box}"></div>'
-            f'<script>{_static("headview.js")}\n{_static("headview-labels.js")}</script>'
-            f"<script>(function () {{ {start} }})();</script>")
+    script = "\n".join(_static(name) for name in ("headview.js", "headview-labels.js", "headview-live.js"))
+    return (f'<style>{_static("headview.css")}</style>'
+            f'<div class="sa-hv-live" data-language="{language}">'
+            f'<script type="application/json">{payload}</script></div><script>{script}</script>')
 
 
 def _static(name):

@@ -131,7 +131,7 @@ class WordPieceTokenizer:
             if c.isspace():
                 words.append("".join(current))
                 current = []
-            elif _is_punctuation(c) or _is_cjk(cp):
+            elif is_punctuation(c) or is_cjk(cp):
                 words += ["".join(current), c]
                 current = []
             else:
@@ -187,14 +187,22 @@ class WordPieceTokenizer:
         return [t for t, _ in encoded], ids, mask
 
 
-def _is_punctuation(c):
+def is_punctuation(c) -> bool:
+    """BERT's punctuation: every ASCII non-letter, non-digit symbol, and Unicode's P* categories.
+
+    Taught in chapter 15 (15_pretrained_heads).
+    """
     cp = ord(c)
     if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
         return True
     return unicodedata.category(c).startswith("P")
 
 
-def _is_cjk(cp):
+def is_cjk(cp) -> bool:
+    """Whether code point ``cp`` is a CJK ideograph (each becomes a word of its own), BERT's ranges.
+
+    Taught in chapter 15 (15_pretrained_heads).
+    """
     return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
             or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
             or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)

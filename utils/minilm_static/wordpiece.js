@@ -28,7 +28,7 @@
  *   4. Split at whitespace (Python's str.isspace on what is left: \t \n \r, space, U+00A0,
  *      U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000; that is JS's \s without
  *      \v, \f and U+FEFF); every punctuation character (ASCII !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
- *      and every category P*) and every CJK ideograph (the blocks of _is_cjk) is a word alone.
+ *      and every category P*) and every CJK ideograph (the blocks of is_cjk) is a word alone.
  *   5. Each word: longer than 100 code points -> [UNK]; else greedily the longest piece in the
  *      vocabulary from the left, continuations written "##piece"; a word with no split -> [UNK].
  *      Emoji are neither punctuation nor CJK: an emoji not in the vocabulary is an [UNK] word
