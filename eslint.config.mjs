@@ -3,6 +3,16 @@
 // (the explorer's is inlined into pages), so they are linted as such.
 import js from "@eslint/js";
 
+// the rules of both: classic scripts, no globals of their own beyond the one each defines
+const SCRIPT_RULES = {
+  "no-var": "off",
+  eqeqeq: "error",
+  strict: ["error", "function"],
+  "no-implicit-globals": "error",
+  "no-shadow": "error",
+  "no-unused-vars": ["error", {args: "none"}],
+};
+
 export default [
   js.configs.recommended,
   {
@@ -16,14 +26,7 @@ export default [
         IntersectionObserver: "readonly",
       },
     },
-    rules: {
-      "no-var": "off",
-      eqeqeq: "error",
-      strict: ["error", "function"],
-      "no-implicit-globals": "error",
-      "no-shadow": "error",
-      "no-unused-vars": ["error", {args: "none"}],
-    },
+    rules: SCRIPT_RULES,
   },
   {
     files: ["utils/minilm_static/**/*.js"],
@@ -38,13 +41,6 @@ export default [
         BigInt64Array: "readonly",
       },
     },
-    rules: {
-      "no-var": "off",
-      eqeqeq: "error",
-      strict: ["error", "function"],
-      "no-implicit-globals": "error",
-      "no-shadow": "error",
-      "no-unused-vars": ["error", {args: "none"}],
-    },
+    rules: SCRIPT_RULES,
   },
 ];
