@@ -23,7 +23,7 @@ from browser import chromium, offline_context, serve  # noqa: E402  (scripts/bro
 PAGE = "chapters/15_pretrained_heads.html"
 # 30 word pieces: with [CLS] and [SEP], 32 tokens (checked below against utils.pretrained)
 SENTENCE = ("The old lighthouse keeper watched the storm roll in from the sea while his dog slept "
-            "by the warm stove and the radio played {}")
+            "by the warm stove and the radio played {} in the small back room")
 WORDS = ["softly", "quietly", "slowly", "gently", "loudly", "again", "music", "jazz", "songs", "news", "on"]
 
 # from a keystroke (an input event) to the drawn head view: tokens, the model, the drawing
