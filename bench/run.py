@@ -250,8 +250,9 @@ def main():
           f"{tiled_mib:.2f} MiB, naive / tiled {fm['flash_peak_ratio']:.0f}x "
           f"(time {fm['flash_naive_s']:.2f} s naive, {fm['flash_tiled_s']:.2f} s tiled in Python)")
     if web:
-        print(f"(g) own sentence in Chromium: the chapter page loads {web['minilm_first_load_bytes'] / 1e3:.0f} kB "
-              f"(all of it) before the reader types; "
+        first_kb = web["minilm_first_load_bytes"] / 1e3
+        print(f"(g) own sentence in Chromium: the chapter page loads {first_kb:.0f} kB (all of it) "
+              f"before the reader types; "
               f"the first keystroke loads {web['minilm_load_bytes'] / 1e6:.1f} MB "
               f"in {web['minilm_load_s']:.1f} s; "
               f"a changed 32-token sentence to its head view {web['minilm_32_tokens_ms']:.0f} ms median, "
