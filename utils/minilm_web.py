@@ -14,7 +14,7 @@ the static book the browser does, with no kernel and no network:
 ``write_assets(directory)`` writes the model, the vocabulary, the runtime and the scripts above
 (package data, ``utils/minilm_static/``: a notebook inlines the views from there too) into one
 folder of the built book (``_static/minilm/``, once, for both editions); the page loads them only
-when the reader asks. ``MAX_TOKENS`` word pieces (with [CLS] and [SEP]) is the longest sentence the page
+when the reader asks. ``max_tokens()`` word pieces (with [CLS] and [SEP]) is the longest sentence the page
 accepts: the model card's own limit (``max_seq_length`` in ``sentence_bert_config.json``).
 """
 
@@ -40,7 +40,6 @@ RUNTIME_DIR = ROOT / "node_modules" / "onnxruntime-web" / "dist"
 RUNTIME_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 MODEL_FILE = "minilm-l6-attention.onnx"
 MANIFEST = "manifest.json"
-MAX_TOKENS = 256
 OPSET = 17
 
 
@@ -88,8 +87,7 @@ def export_onnx(minilm, path) -> pathlib.Path:
 def write_assets(directory, minilm=None) -> dict:
     """Write the model, ``vocab.txt``, onnxruntime-web's files and the page's scripts into
     ``directory``, and a manifest (file → bytes and SHA-256, the layer and head counts,
-    ``max_tokens``). Returns the manifest. A model file already there, exported from the same
-    weights and unchanged since, is kept (the export takes seconds).
+    ``max_tokens``). Returns the manifest.
 
     Taught in chapter 15 (15_pretrained_heads).
     """
@@ -101,11 +99,7 @@ def write_assets(directory, minilm=None) -> dict:
                                 f"{RUNTIME_DIR}): run `npm ci` (make setup does)")
     minilm = minilm or P.load()
     source = P.model_dir() / "model.safetensors"
-    old = _read_manifest(directory)
-    model = directory / MODEL_FILE
-    if not (model.exists() and old.get("weights_sha256") == P.sha256_of(source)
-            and old.get("files", {}).get(MODEL_FILE, {}).get("sha256") == P.sha256_of(model)):
-        export_onnx(minilm, model)
+    export_onnx(minilm, directory / MODEL_FILE)
     shutil.copyfile(P.model_dir() / "vocab.txt", directory / "vocab.txt")
     for script in resources.files(__package__).joinpath("minilm_static").iterdir():
         if script.name.endswith((".js", ".css")):
@@ -119,13 +113,6 @@ def write_assets(directory, minilm=None) -> dict:
                 "weights_sha256": P.sha256_of(source), "files": files}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return manifest
-
-
-def _read_manifest(directory):
-    try:
-        return json.loads((pathlib.Path(directory) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 # ----------------------------------------------------------------------------- the page's panel
