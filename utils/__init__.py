@@ -10,6 +10,7 @@ What the chapters teach, one module per idea, in the book's order:
 - ``utils.rope``       rotary position embedding (both layouts) and ALiBi (chapter 16).
 - ``utils.flash``      FlashAttention: tiled forward, backward by recomputation, the IO model (chapter 17).
 - ``utils.window``     sliding-window attention, a rolling key/value cache, attention sinks (chapter 18).
+- ``utils.latent``     multi-head latent attention and its latent cache; linear attention (chapter 19).
 - ``utils.tasks``      seeded toy data and tasks (nothing is downloaded).
 - ``utils.training``   a small training loop with a progress bar.
 - ``utils.timing``     timing code the same way in every chapter (medians, side by side).
