@@ -21,8 +21,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UTILS = ROOT / "utils"
-TAUGHT = {"attention", "layers", "decoder", "induction", "pretrained", "rope", "flash", "window", "latent", "tasks",
-          "training", "timing", "plotting", "claims"}
+TAUGHT = {"attention", "layers", "decoder", "induction", "pretrained", "rope", "flash", "window", "latent",
+          "tasks", "training", "timing", "plotting", "claims"}
 MACHINERY = {"style", "explorer", "i18n", "minilm_web"}
 
 
