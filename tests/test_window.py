@@ -161,7 +161,7 @@ def _renumbered_reference(model, tokens, size, sinks):
         h, g, d = att.n_heads, att.n_kv_heads, att.d_head
         theta = model.base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
 
-        def rotate(x, p):  # x (..., d) at position p → complex (..., d/2)
+        def rotate(x, p, d=d, theta=theta):  # x (..., d) at position p → complex (..., d/2)
             return torch.complex(x[..., : d // 2], x[..., d // 2 :]) * torch.exp(1j * p * theta)
 
         Q = att.w_q(X).view(B, n, h, d)

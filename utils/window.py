@@ -141,7 +141,8 @@ def rope_block(block, X, past, positions, mask=None, base=10000.0):
     V_read = V
     group = att.n_heads // att.n_kv_heads
     if group > 1:  # shared K/V heads: head i reads group i // group
-        K_rot, V_read = K_rot.repeat_interleave(group, dim=1), V.repeat_interleave(group, dim=1)  # (B, h, ., .)
+        K_rot = K_rot.repeat_interleave(group, dim=1)  # (B, h, m + n, d_head)
+        V_read = V.repeat_interleave(group, dim=1)  # (B, h, m + n, d_head)
     if mask is None:
         mask = None if n == 1 else causal_mask_after(n, m, X.device)  # (n, m + n)
     elif tuple(mask.shape) != (n, m + n) or mask.dtype != torch.bool:
@@ -187,7 +188,8 @@ class RopeLM(nn.Module):
         n = tokens.shape[1]
         positions = range(n) if positions is None else positions
         if mask is not None and (tuple(mask.shape) != (n, n) or mask.dtype != torch.bool):
-            raise ValueError(f"mask must be bool ({n}, {n}) for {n} tokens, got {tuple(mask.shape)} {mask.dtype}")
+            raise ValueError(f"mask must be bool ({n}, {n}) for {n} tokens, "
+                             f"got {tuple(mask.shape)} {mask.dtype}")
         X = self.embedding(tokens) * math.sqrt(self.d_model)  # (B, n, d_model): no position added
         weights = []
         for block in self.blocks:
