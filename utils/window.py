@@ -205,7 +205,7 @@ class RollingCache:
     """Keys and values of at most `size` tokens per layer: `sinks` first ones and the latest.
 
     keys[l], values[l]: (B, n_kv_heads, m, d_head) with m ≤ size − 1 between steps (the new
-    token makes it size during its step); positions: the m absolute positions held, in order.
+    token makes it size during its step); positions: the m positions in the text held, in order.
     `seen` counts every token read, kept or dropped.
 
     Taught in chapter 18 (18_windows_sinks).
