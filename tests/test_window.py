@@ -135,3 +135,109 @@ def test_bad_model_tokens_and_masks_are_clear_value_errors():
         window.window_mask(0, 3)
     with pytest.raises(ValueError, match="square bool"):
         window.receptive_field(torch.ones(3, 4, dtype=torch.bool), 2)
+
+
+# ----------------------------------------------------------------------------- RoPE and renumbering
+
+
+def _rope_model(seed, vocab=13, n_layers=2, n_kv_heads=2):
+    torch.manual_seed(seed)
+    return window.RopeLM(vocab, d_model=24, n_heads=4, d_ff=40, n_layers=n_layers,
+                         n_kv_heads=n_kv_heads).double().eval()
+
+
+def _renumbered_reference(model, tokens, size, sinks):
+    """StreamingLLM's renumbered window the slow, obvious way: layer by layer, query by query.
+
+    Query t sees the keys window_mask allows it; they get the positions 0, 1, ... in order of
+    the text, the query the last of them. RoPE is written out with complex numbers (pair i =
+    features i and i + d/2, as utils.rope.rotate_halves), and the softmax by hand.
+    """
+    B, n = tokens.shape
+    allowed = window.window_mask(n, size, sinks)
+    X = model.embedding(tokens) * model.d_model ** 0.5  # (B, n, d)
+    for block in model.blocks:
+        att = block.attention
+        h, g, d = att.n_heads, att.n_kv_heads, att.d_head
+        theta = model.base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
+
+        def rotate(x, p, d=d, theta=theta):  # x (..., d) at position p → complex (..., d/2)
+            return torch.complex(x[..., : d // 2], x[..., d // 2 :]) * torch.exp(1j * p * theta)
+
+        Q = att.w_q(X).view(B, n, h, d)
+        K = att.w_k(X).view(B, n, g, d)
+        V = att.w_v(X).view(B, n, g, d)
+        out = torch.zeros(B, n, h, d, dtype=torch.float64)
+        for t in range(n):
+            held = allowed[t].nonzero().flatten().tolist()  # text positions, in order; t is last
+            for head in range(h):
+                q = rotate(Q[:, t, head], len(held) - 1)  # (B, d/2): the query at the last slot
+                scores = torch.stack([(q * rotate(K[:, j, head // (h // g)], slot).conj()).real.sum(-1)
+                                      for slot, j in enumerate(held)], dim=-1) / d ** 0.5  # (B, m)
+                weights = torch.exp(scores - scores.max(-1, keepdim=True).values)
+                weights = weights / weights.sum(-1, keepdim=True)
+                out[:, t, head] = sum(weights[:, [s]] * V[:, j, head // (h // g)] for s, j in enumerate(held))
+        Y = block.addnorm1(X, att.w_o(out.reshape(B, n, h * d)))
+        X = block.addnorm2(Y, block.ffn(Y))
+    return model.output(X)
+
+
+@pytest.mark.parametrize("B, n, size, sinks", [(2, 19, 6, 2), (1, 23, 5, 1), (2, 14, 4, 3)])
+def test_renumbered_rolling_cache_equals_the_renumbered_window_computed_the_slow_way(B, n, size, sinks):
+    model = _rope_model(n + size)
+    tokens = torch.randint(0, 13, (B, n), generator=torch.Generator().manual_seed(size))
+    rolled, _ = window.rolling_forward(model, tokens, size, sinks, renumber=True)
+    with torch.no_grad():
+        reference = _renumbered_reference(model, tokens, size, sinks)
+        text_positions, _ = window.masked_forward(model, tokens, window.window_mask(n, size, sinks))
+    assert torch.allclose(rolled, reference, atol=1e-10)
+    # the mutation "do not renumber" is caught: the sinks' offsets differ once the cache is full
+    not_renumbered, _ = window.rolling_forward(model, tokens, size, sinks, renumber=False)
+    assert (not_renumbered - reference)[:, size:].abs().max() > 1e-3
+    assert torch.allclose(not_renumbered, text_positions, atol=1e-10)   # the text's positions: the mask
+    assert torch.allclose(rolled[:, :size], text_positions[:, :size], atol=1e-10)  # until the cache is full
+
+
+def test_without_sinks_renumbering_changes_nothing_because_rope_sees_offsets_only():
+    model = _rope_model(7)
+    tokens = torch.randint(0, 13, (2, 30), generator=torch.Generator().manual_seed(7))
+    renumbered, _ = window.rolling_forward(model, tokens, 6, 0, renumber=True)
+    kept, _ = window.rolling_forward(model, tokens, 6, 0, renumber=False)
+    with torch.no_grad():
+        reference = _renumbered_reference(model, tokens, 6, 0)
+    assert torch.allclose(renumbered, kept, atol=1e-10) and torch.allclose(renumbered, reference, atol=1e-10)
+
+
+@pytest.mark.parametrize("renumber", [True, False])
+def test_a_rope_cache_as_long_as_the_sequence_is_full_causal_attention(renumber):
+    model = _rope_model(8, n_kv_heads=4)
+    tokens = torch.randint(0, 13, (3, 21), generator=torch.Generator().manual_seed(8))
+    rolled, _ = window.rolling_forward(model, tokens, 21, 2, renumber=renumber)
+    with torch.no_grad():
+        full, _ = model(tokens)
+    assert torch.allclose(rolled, full, atol=1e-10)
+
+
+def test_rope_model_scores_depend_on_offsets_only():
+    model = _rope_model(9)
+    tokens = torch.randint(0, 13, (1, 12), generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        a, _ = model(tokens)
+        b, _ = model(tokens, positions=[p + 1000 for p in range(12)])   # every position shifted
+    assert torch.allclose(a, b, atol=1e-9)
+
+
+def test_rope_bad_input_is_a_clear_value_error():
+    model = _rope_model(10)
+    with pytest.raises(ValueError, match="renumber=True needs relative positions"):
+        window.rolling_forward(_model(4), torch.zeros(1, 5, dtype=torch.long), 4, 1, renumber=True)
+    with pytest.raises(ValueError, match="renumber must be True or False"):
+        window.step(model, torch.tensor([[1]]), window.RollingCache(3), renumber=1)
+    with pytest.raises(ValueError, match=r"mask must be bool \(6, 6\)"):
+        window.masked_forward(model, torch.zeros(1, 6, dtype=torch.long), window.window_mask(5, 3))
+    with pytest.raises(ValueError, match="positions must give one position per key"):
+        model(torch.zeros(1, 6, dtype=torch.long), positions=[0, 1, 2])
+    with pytest.raises(ValueError, match="d_model / n_heads must be even"):
+        window.RopeLM(13, d_model=12, n_heads=4)
+    with pytest.raises(ValueError, match="holds ids from 0 to 13"):
+        model(torch.tensor([[0, 13]]))

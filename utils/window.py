@@ -14,14 +14,19 @@ Two ways to compute the same thing, checked equal in ``tests/test_window.py``:
 - **a rolling cache**: one token at a time, a cache that holds at most ``size`` keys and values
   per layer and drops the oldest non-sink entry when it is full — ``RollingCache`` and ``step``.
 
-The model is ``utils.decoder.DecoderOnlyLM`` (chapter 13). Its positions are absolute (a learned
-or sinusoidal vector added to each token), so every token keeps the position it was read at and
-a sequence can be at most ``max_len`` tokens long; StreamingLLM's models use relative positions
-(RoPE, ALiBi) and renumber the cache, which this module does not do.
+Two models. ``utils.decoder.DecoderOnlyLM`` (chapter 13) adds an absolute position vector to
+each token, so every token keeps the position it was read at and a sequence can be at most
+``max_len`` tokens long. ``RopeLM`` is the same stack of blocks with rotary positions (RoPE,
+chapter 16) and no position vector: each layer rotates its queries and keys by their positions
+(``rope_block``), so a score depends only on the offset between query and key, and the model
+reads sequences of any length. Its rolling cache holds the keys *unrotated*, as StreamingLLM's
+does, so that each step can rotate them by the positions of its choice: their positions in the
+text (``renumber=False``), or their slots in the cache, 0 .. m, as StreamingLLM does
+(``renumber=True``).
 
-Reading order: the mask → the receptive field → the forward pass with a mask → the rolling
-cache → one step → a whole sequence through the cache. Conventions as in ``utils.decoder``:
-batch first, masks boolean with True = may attend.
+Reading order: the mask → the receptive field → the forward pass with a mask → the RoPE model
+→ the rolling cache → one step → a whole sequence through the cache. Conventions as in
+``utils.decoder``: batch first, masks boolean with True = may attend.
 """
 
 from __future__ import annotations
@@ -29,10 +34,14 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
-from utils.decoder import DecoderOnlyLM
+from utils import rope
+from utils.decoder import DecoderOnlyBlock, DecoderOnlyLM, causal_mask_after
+from utils.layers import scaled_dot_product
 
-__all__ = ["window_mask", "receptive_field", "masked_forward", "RollingCache", "step", "rolling_forward"]
+__all__ = ["window_mask", "receptive_field", "masked_forward", "rope_block", "RopeLM", "RollingCache", "step",
+           "rolling_forward"]
 
 
 # ----------------------------------------------------------------------------- the mask
@@ -76,8 +85,9 @@ def receptive_field(mask, n_layers):
 
 
 def masked_forward(model, tokens, mask):
-    """DecoderOnlyLM's forward pass with `mask` (n, n) in every layer instead of the causal mask.
+    """The model's forward pass with `mask` (n, n) in every layer instead of the causal mask.
 
+    model: a DecoderOnlyLM or a RopeLM (positions 0 .. n − 1, as read).
     tokens (B, n) int → (logits (B, n, vocab), weights [per layer (B, h, n, n)]). With
     mask = causal this is model(tokens); with window_mask it is sliding-window attention.
     The model's own forward does the work (its `mask` argument); this checks the model and the
@@ -90,8 +100,102 @@ def masked_forward(model, tokens, mask):
     n = tokens.shape[1]
     if tuple(mask.shape) != (n, n) or mask.dtype != torch.bool:
         raise ValueError(f"mask must be bool ({n}, {n}) for {n} tokens, got {tuple(mask.shape)} {mask.dtype}")
+    if isinstance(model, RopeLM):
+        return model(tokens, mask=mask)
     logits, _, weights = model(tokens, mask=mask)
     return logits, weights
+
+
+# ----------------------------------------------------------------------------- rotary positions
+
+
+def rope_block(block, X, past, positions, mask=None, base=10000.0):
+    """One DecoderOnlyBlock whose attention rotates queries and keys by their positions (RoPE).
+
+    head_i = softmax(R(p_q) Q_i · (R(p_k) K_g)ᵀ / √d_head + mask) V_g, then Add & Norm, FFN,
+    Add & Norm, with the block's own weights; R(p) is utils.rope.rotate_halves at position p.
+    X: (B, n, d_model), the n new tokens. past: (K, V) each (B, n_kv_heads, m, d_head), the
+    held keys *unrotated* and their values, or None (m = 0). positions: m + n numbers, the
+    positions given to the held keys and then to the new tokens (the queries take the last n).
+    mask: bool (n, m + n), True = may attend; None = causal (the new tokens come last).
+    Returns Y (B, n, d_model), weights (B, n_heads, n, m + n) and (K, V) each
+    (B, n_kv_heads, m + n, d_head), keys unrotated: the next step may rotate them differently.
+
+    Taught in chapter 18 (18_windows_sinks).
+    """
+    att = block.attention
+    B, n, _ = X.shape
+    Q = att.split(att.w_q(X), att.n_heads)  # (B, h, n, d_head)
+    K = att.split(att.w_k(X), att.n_kv_heads)  # (B, g, n, d_head): only the new tokens
+    V = att.split(att.w_v(X), att.n_kv_heads)  # (B, g, n, d_head)
+    if past is not None:
+        K = torch.cat([past[0], K], dim=2)  # (B, g, m + n, d_head), unrotated
+        V = torch.cat([past[1], V], dim=2)
+    m = K.shape[2] - n
+    positions = [float(p) for p in positions]
+    if len(positions) != m + n:
+        raise ValueError(f"positions must give one position per key, {m} held + {n} new = {m + n}, "
+                         f"got {len(positions)}")
+    Q_rot = rope.rotate_halves(Q, positions[m:], base)  # (B, h, n, d_head): queries at the last n
+    K_rot = rope.rotate_halves(K, positions, base)  # (B, g, m + n, d_head)
+    V_read = V
+    group = att.n_heads // att.n_kv_heads
+    if group > 1:  # shared K/V heads: head i reads group i // group
+        K_rot = K_rot.repeat_interleave(group, dim=1)  # (B, h, m + n, d_head)
+        V_read = V.repeat_interleave(group, dim=1)  # (B, h, m + n, d_head)
+    if mask is None:
+        mask = None if n == 1 else causal_mask_after(n, m, X.device)  # (n, m + n)
+    elif tuple(mask.shape) != (n, m + n) or mask.dtype != torch.bool:
+        raise ValueError(f"mask must be bool ({n}, {m + n}) for {n} new tokens after {m}, "
+                         f"got {tuple(mask.shape)} {mask.dtype}")
+    heads, weights = scaled_dot_product(Q_rot, K_rot, V_read, mask)  # (B, h, n, d_head), (B, h, n, m + n)
+    attended = att.w_o(heads.transpose(1, 2).reshape(B, n, att.d_model))  # (B, n, d_model)
+    Y = block.addnorm1(X, attended)
+    return block.addnorm2(Y, block.ffn(Y)), weights, (K, V)
+
+
+class RopeLM(nn.Module):
+    """Chapter 13's decoder with rotary positions in every layer instead of a position vector.
+
+    logits for token t + 1 = Output(Blocks(√d_model · Embedding(x_0..x_t)))[t], each block a
+    DecoderOnlyBlock run by rope_block: nothing is added to the tokens, the attention rotates
+    queries and keys by their positions (base: RoPE's, θ_i = base^(−2i/d_head)). No max_len.
+
+    forward(tokens (B, n) int, mask=None, positions=None) → (logits (B, n, vocab),
+    weights [per layer (B, h, n, n)]). mask: bool (n, n), True = may attend, None = causal;
+    positions: n numbers, default 0 .. n − 1.
+
+    Taught in chapter 18 (18_windows_sinks).
+    """
+
+    def __init__(self, vocab_size, d_model=32, n_heads=4, d_ff=64, n_layers=2, n_kv_heads=None,
+                 base=10000.0):
+        super().__init__()
+        if d_model % n_heads or (d_model // n_heads) % 2:
+            raise ValueError(f"RoPE rotates pairs of features: d_model / n_heads must be even, got "
+                             f"d_model={d_model}, n_heads={n_heads}")
+        self.vocab_size, self.d_model, self.base = vocab_size, d_model, float(base)
+        self.embedding = nn.Embedding(vocab_size, d_model)
+        nn.init.normal_(self.embedding.weight, std=d_model**-0.5)  # as DecoderOnlyLM's
+        self.blocks = nn.ModuleList(DecoderOnlyBlock(d_model, n_heads, d_ff, n_kv_heads)
+                                    for _ in range(n_layers))
+        self.output = nn.Linear(d_model, vocab_size)
+
+    _check_tokens = DecoderOnlyLM._check_tokens  # the same checks, the same messages
+
+    def forward(self, tokens, mask=None, positions=None):
+        tokens = self._check_tokens(tokens, "tokens")
+        n = tokens.shape[1]
+        positions = range(n) if positions is None else positions
+        if mask is not None and (tuple(mask.shape) != (n, n) or mask.dtype != torch.bool):
+            raise ValueError(f"mask must be bool ({n}, {n}) for {n} tokens, "
+                             f"got {tuple(mask.shape)} {mask.dtype}")
+        X = self.embedding(tokens) * math.sqrt(self.d_model)  # (B, n, d_model): no position added
+        weights = []
+        for block in self.blocks:
+            X, w, _ = rope_block(block, X, None, positions, mask, self.base)  # (B, n, d_model)
+            weights.append(w)  # (B, h, n, n)
+        return self.output(X), weights
 
 
 # ----------------------------------------------------------------------------- the rolling cache
@@ -101,7 +205,7 @@ class RollingCache:
     """Keys and values of at most `size` tokens per layer: `sinks` first ones and the latest.
 
     keys[l], values[l]: (B, n_kv_heads, m, d_head) with m ≤ size − 1 between steps (the new
-    token makes it size during its step); positions: the m absolute positions held, in order.
+    token makes it size during its step); positions: the m positions in the text held, in order.
     `seen` counts every token read, kept or dropped.
 
     Taught in chapter 18 (18_windows_sinks).
@@ -138,11 +242,14 @@ class RollingCache:
 
 
 @torch.no_grad()
-def step(model, token, cache):
-    """Read one token (B, 1) at position cache.seen through the rolling cache.
+def step(model, token, cache, renumber=False):
+    """Read one token (B, 1), the text's position cache.seen, through the rolling cache.
 
+    renumber (RopeLM only): give the m held keys and the new token the positions 0 .. m, their
+    slots in the cache, as StreamingLLM does; False gives them their positions in the text.
+    A DecoderOnlyLM's positions are added to the tokens once, so it cannot renumber.
     Returns logits (B, vocab) for the next token, the weights per layer (B, h, 1, m + 1) and
-    the positions those weights refer to (the held ones, then the new token's). Updates cache.
+    the text positions those weights refer to (the held ones, then the new token's). Updates cache.
 
     Taught in chapter 18 (18_windows_sinks).
     """
@@ -150,7 +257,25 @@ def step(model, token, cache):
     token = model._check_tokens(token, "token")
     if token.shape[1] != 1:
         raise ValueError(f"step reads one token at a time: expected (B, 1), got {tuple(token.shape)}")
+    if not isinstance(renumber, bool):
+        raise ValueError(f"renumber must be True or False, got {renumber!r}")
     t = cache.seen
+    attended = cache.positions + [t]  # positions in the text: the held ones, then the new token
+    if isinstance(model, RopeLM):
+        given = list(range(len(attended))) if renumber else attended  # slots in the cache, or the text's
+        X = model.embedding(token) * math.sqrt(model.d_model)  # (B, 1, d): no position added
+        keys, values, weights = [], [], []
+        for layer, block in enumerate(model.blocks):
+            past = None if cache.keys is None else (cache.keys[layer], cache.values[layer])
+            X, w, (K, V) = rope_block(block, X, past, given, None, model.base)  # K unrotated
+            keys.append(K)  # (B, g, m + 1, d_head)
+            values.append(V)
+            weights.append(w)  # (B, h, 1, m + 1)
+        cache.store(keys, values)
+        return model.output(X[:, -1]), weights, attended
+    if renumber:
+        raise ValueError("renumber=True needs relative positions (a RopeLM): a DecoderOnlyLM adds each "
+                         "token's absolute position to it once, and its keys cannot be renumbered")
     if t >= model.max_len:
         raise ValueError(f"position {t}, but the model has max_len={model.max_len} positions (absolute "
                          f"positions: a window does not make the sequence longer than max_len)")
@@ -162,17 +287,19 @@ def step(model, token, cache):
         keys.append(K)  # (B, g, m + 1, d_head)
         values.append(V)
         weights.append(w)  # (B, h, 1, m + 1)
-    attended = cache.positions + [t]
     cache.store(keys, values)
     return model.output(X[:, -1]), weights, attended
 
 
 @torch.no_grad()
-def rolling_forward(model, tokens, size, sinks=0):
+def rolling_forward(model, tokens, size, sinks=0, renumber=False):
     """Read tokens (B, n) one at a time through a RollingCache(size, sinks).
 
-    Returns logits (B, n, vocab), equal to masked_forward(model, tokens, window_mask(n, size,
-    sinks)) up to rounding, and the largest number of bytes the cache held between steps.
+    Returns logits (B, n, vocab) and the largest number of bytes the cache held between steps.
+    With renumber=False the logits equal masked_forward(model, tokens, window_mask(n, size,
+    sinks)) up to rounding; with renumber=True (RopeLM only, see step) each query sees its
+    held keys at positions 0 .. m instead, which changes the offsets to the sinks, and nothing
+    when sinks = 0 (RoPE sees offsets only, and a band keeps them).
 
     Taught in chapter 18 (18_windows_sinks).
     """
@@ -180,7 +307,7 @@ def rolling_forward(model, tokens, size, sinks=0):
     tokens = model._check_tokens(tokens, "tokens")
     logits, peak = [], 0
     for t in range(tokens.shape[1]):
-        out, _, _ = step(model, tokens[:, t : t + 1], cache)
+        out, _, _ = step(model, tokens[:, t : t + 1], cache, renumber)
         logits.append(out)
         peak = max(peak, cache.nbytes)
     return torch.stack(logits, dim=1), peak  # (B, n, vocab)
@@ -201,5 +328,6 @@ def _check_size_sinks(size, sinks):
 
 
 def _check_model(model):
-    if not isinstance(model, DecoderOnlyLM):
-        raise ValueError(f"model must be a utils.decoder.DecoderOnlyLM, got {type(model).__name__}")
+    if not isinstance(model, (DecoderOnlyLM, RopeLM)):
+        raise ValueError(f"model must be a utils.decoder.DecoderOnlyLM or a utils.window.RopeLM, "
+                         f"got {type(model).__name__}")
