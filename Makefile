@@ -86,7 +86,7 @@ chromium:
 # kernel has PyTorch, MKL and oneDNN capped to AVX2; the Colab-versions kernel has them at their
 # plain (SSE) level. scripts/envelope.py runs any chapter over more (threads, seeds).
 NOTEBOOK_TESTS := tests/test_jupyterlab.py tests/test_colab_versions.py
-# (test_explorers_built.py, about 70 s, moved to lane A when chapters 18's past-length run and 19 made
+# (test_explorers_built.py, about 70 s, moved to lane A when chapter 18's past-length run and chapter 19 made
 # lane B's notebook runs the longer part)
 BUILT_IN_LANE_B := tests/test_latin_words.py tests/test_i18n.py
 PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest --durations=12
