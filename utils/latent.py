@@ -29,6 +29,7 @@ Conventions as in ``utils.decoder``: batch first, masks boolean with True = may 
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -119,10 +120,12 @@ class MultiHeadLatentAttention(nn.Module):
         super().__init__()
         for name, value in (("d_model", d_model), ("n_heads", n_heads), ("d_head", d_head),
                             ("d_latent", d_latent)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        if isinstance(d_rope, bool) or not isinstance(d_rope, int) or d_rope < 0 or d_rope % 2:
+        if isinstance(d_rope, bool) or not isinstance(d_rope, numbers.Integral) or d_rope < 0 or d_rope % 2:
             raise ValueError(f"d_rope must be an even whole number >= 0 (RoPE rotates pairs), got {d_rope!r}")
+        sizes = (int(v) for v in (d_model, n_heads, d_head, d_latent, d_rope))  # numpy integers too
+        d_model, n_heads, d_head, d_latent, d_rope = sizes
         self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_head
         self.d_latent, self.d_rope = d_latent, d_rope
         self.w_dkv = nn.Linear(d_model, d_latent, bias=False)  # down-projection: the latent
@@ -225,7 +228,7 @@ def feature_map(name):
 
     Taught in chapter 19 (19_latent_linear).
     """
-    if name not in FEATURE_MAPS:
+    if not isinstance(name, str) or name not in FEATURE_MAPS:
         raise ValueError(f"unknown feature map {name!r}; choose one of {sorted(FEATURE_MAPS)}")
     return FEATURE_MAPS[name]
 
@@ -237,7 +240,10 @@ def linear_attention(Q, K, V, feature="elu+1", mask=None):
     """Attention with similarity φ(q_i) · φ(k_j) in place of exp(q_i · k_j / √d): the weights form.
 
     weights_ij = φ(q_i)·φ(k_j) / Σ_{j' allowed} φ(q_i)·φ(k_j'), over the allowed keys j;
-    output_i = Σ_j weights_ij v_j. A row whose similarities sum to 0 gets weights 0 and output 0.
+    output_i = Σ_j weights_ij v_j. A row whose similarities sum to exactly 0 (with "relu": φ(q_i)
+    shares no positive feature with any allowed φ(k_j); with "identity": they cancel) gets
+    weights 0 and output 0, not NaN. A feature map that overflows (e.g. "exp" of large inputs)
+    raises a ValueError.
     Q: (..., n_q, d)  K: (..., n_k, d)  V: (..., n_k, d_v)
     mask: bool broadcastable to (..., n_q, n_k), True = may attend; None = every key.
     Returns output (..., n_q, d_v) and weights (..., n_q, n_k). O(n_q · n_k) memory.
@@ -246,7 +252,10 @@ def linear_attention(Q, K, V, feature="elu+1", mask=None):
     """
     phi = feature_map(feature)
     _check_qkv(Q, K, V)
-    sim = phi(Q) @ phi(K).transpose(-1, -2)  # (..., n_q, n_k)
+    if mask is not None:
+        _check_mask(mask, Q, K)
+    phi_q, phi_k = _features(phi, feature, Q, K)
+    sim = phi_q @ phi_k.transpose(-1, -2)  # (..., n_q, n_k)
     if mask is not None:
         sim = sim * mask  # masked pairs contribute nothing
     total = sim.sum(dim=-1, keepdim=True)  # (..., n_q, 1)
@@ -258,14 +267,15 @@ def linear_attention_prefix_sums(Q, K, V, feature="elu+1"):
     """Causal linear attention without an n × n matrix: prefix sums of φ(k_j) v_jᵀ.
 
     S_i = Σ_{j≤i} φ(k_j) v_jᵀ (d × d_v), z_i = Σ_{j≤i} φ(k_j) (d); output_i = φ(q_i)ᵀS_i / φ(q_i)ᵀz_i
-    (0 where the denominator is 0). Q, K: (..., n, d)  V: (..., n, d_v) → output (..., n, d_v).
+    (0 where the denominator is exactly 0, as in ``linear_attention``). Q, K: (..., n, d)
+    V: (..., n, d_v) → output (..., n, d_v).
     O(n · d · d_v) work and memory: it grows with n, not n².
 
     Taught in chapter 19 (19_latent_linear).
     """
     phi = feature_map(feature)
     _check_qkv(Q, K, V, same_n=True)
-    phi_q, phi_k = phi(Q), phi(K)  # (..., n, d)
+    phi_q, phi_k = _features(phi, feature, Q, K)  # (..., n, d)
     S = torch.cumsum(phi_k[..., :, None] * V[..., None, :], dim=-3)  # (..., n, d, d_v): S_1..S_n
     z = torch.cumsum(phi_k, dim=-2)  # (..., n, d): z_1..z_n
     numerator = (phi_q[..., None, :] @ S)[..., 0, :]  # (..., n, d_v)
@@ -276,7 +286,8 @@ def linear_attention_prefix_sums(Q, K, V, feature="elu+1"):
 def linear_attention_recurrent(Q, K, V, feature="elu+1", state=None):
     """Causal linear attention as a recurrent network: one token at a time, one state (S, z).
 
-    For each token: S ← S + φ(k) vᵀ, z ← z + φ(k); output = φ(q)ᵀS / φ(q)ᵀz (0 if that is 0/0).
+    For each token: S ← S + φ(k) vᵀ, z ← z + φ(k); output = φ(q)ᵀS / φ(q)ᵀz (0 where the
+    denominator is exactly 0, as in ``linear_attention``).
     Q, K: (..., n, d)  V: (..., n, d_v); state: (S (..., d, d_v), z (..., d)) from an earlier call,
     or None (zeros). Returns output (..., n, d_v) and the state after the last token. The state
     has d · d_v + d numbers however many tokens it has read.
@@ -290,13 +301,19 @@ def linear_attention_recurrent(Q, K, V, feature="elu+1", state=None):
         S = Q.new_zeros(*Q.shape[:-2], d, d_v)  # (..., d, d_v)
         z = Q.new_zeros(*Q.shape[:-2], d)  # (..., d)
     else:
+        if not (isinstance(state, (tuple, list)) and len(state) == 2
+                and all(isinstance(x, torch.Tensor) for x in state)):
+            raise ValueError("state must be the pair (S, z) of tensors returned by an earlier call")
         S, z = state
+        if not (torch.isfinite(S).all() and torch.isfinite(z).all()):
+            raise ValueError("state (S, z) holds non-finite values (inf or nan)")
         if tuple(S.shape) != (*Q.shape[:-2], d, d_v) or tuple(z.shape) != (*Q.shape[:-2], d):
             raise ValueError(f"state (S {tuple(S.shape)}, z {tuple(z.shape)}) does not fit: expected "
                              f"S {(*Q.shape[:-2], d, d_v)} and z {(*Q.shape[:-2], d)}")
+    phi_Q, phi_K = _features(phi, feature, Q, K)  # (..., n, d)
     outputs = []
     for t in range(Q.shape[-2]):
-        phi_q, phi_k, v = phi(Q[..., t, :]), phi(K[..., t, :]), V[..., t, :]  # (..., d), (..., d), (..., d_v)
+        phi_q, phi_k, v = phi_Q[..., t, :], phi_K[..., t, :], V[..., t, :]  # (..., d), (..., d), (..., d_v)
         S = S + phi_k[..., :, None] * v[..., None, :]  # (..., d, d_v): add this token's outer product
         z = z + phi_k  # (..., d)
         numerator = (phi_q[..., None, :] @ S)[..., 0, :]  # (..., d_v)
@@ -311,13 +328,42 @@ def _check_qkv(Q, K, V, same_n=False):
         if not isinstance(x, torch.Tensor) or x.dim() < 2:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"{name} must be a tensor (..., n, d), got {got}")
+        if not x.is_floating_point():
+            raise ValueError(f"{name} must hold floating-point numbers, got {x.dtype}")
         if not torch.isfinite(x).all():
             raise ValueError(f"{name} {tuple(x.shape)} holds non-finite values (inf or nan)")
     shapes = f"Q {tuple(Q.shape)}, K {tuple(K.shape)}, V {tuple(V.shape)}"
     if Q.shape[-1] != K.shape[-1] or K.shape[-2] != V.shape[-2]:
         raise ValueError(f"expected Q (..., n_q, d), K (..., n_k, d), V (..., n_k, d_v), got {shapes}")
+    try:
+        torch.broadcast_shapes(Q.shape[:-2], K.shape[:-2], V.shape[:-2])
+    except RuntimeError:
+        raise ValueError(f"the leading (batch, head) dimensions of Q, K and V do not broadcast: "
+                         f"{shapes}") from None
     if same_n and Q.shape[-2] != K.shape[-2]:
         raise ValueError(f"causal linear attention needs as many queries as keys (n_q = n_k), got {shapes}")
+
+
+def _check_mask(mask, Q, K):
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise ValueError(f"mask must be a boolean tensor (True = may attend), got {got}; an additive "
+                         f"0/-inf mask does not work here: the similarities are multiplied by the mask")
+    try:
+        torch.broadcast_shapes(mask.shape, (*Q.shape[:-1], K.shape[-2]))
+    except RuntimeError:
+        raise ValueError(f"mask {tuple(mask.shape)} does not broadcast to (..., n_q={Q.shape[-2]}, "
+                         f"n_k={K.shape[-2]})") from None
+
+
+def _features(phi, feature, Q, K):
+    """φ(Q), φ(K), refusing a feature map that overflowed (e.g. "exp" of large inputs)."""
+    phi_q, phi_k = phi(Q), phi(K)
+    for name, x in (("Q", phi_q), ("K", phi_k)):
+        if not torch.isfinite(x).all():
+            raise ValueError(f"the feature map {feature!r} overflowed on {name} (inf): its inputs are too "
+                             f"large for {x.dtype}")
+    return phi_q, phi_k
 
 
 # ----------------------------------------------------------------------------- a layer for chapter 14's model
