@@ -13,6 +13,7 @@ import pathlib
 import re
 
 import yaml
+from browser_helpers import offline_context
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -176,6 +177,39 @@ def test_scrollable_code_is_keyboard_reachable_on_a_phone_and_a_desktop(built_ht
         assert all(index == ("0" if wide else "-1") for wide, index in desktop), desktop
     finally:
         context.close()
+
+
+SIDEBARS = """() => [Array.from(document.querySelectorAll('dialog')).filter(d => d.open).map(d => d.id),
+    Math.round(document.querySelector('.bd-sidebar-primary').getBoundingClientRect().left)]"""
+
+
+def test_the_menu_buttons_a_reader_sees_open_the_contents_on_a_phone_and_hide_them_on_a_desktop(
+        browser, book_server):
+    """The theme binds its sidebar buttons to the first .primary-toggle / .secondary-toggle, which
+    is hidden; book.js hands the visible buttons' clicks to it. On a phone the menu button opens
+    the table of contents (and the other button the page's contents) in a dialog; on a desktop it
+    hides the sidebar, and shows it again."""
+    for width, press, expect in ((390, "primary", ["pst-primary-sidebar-modal"]),
+                                 (390, "secondary", ["pst-secondary-sidebar-modal"]),
+                                 (1280, "primary", [])):
+        for edition in ("", "zh/"):
+            context, page = offline_context(browser, book_server, width=width, height=844)
+            try:
+                page.goto(f"{book_server}/{edition}chapters/05_masking.html", wait_until="load")
+                opened, left = page.evaluate(SIDEBARS)
+                assert opened == [], (edition, width, opened)
+                page.locator(f"button.{press}-toggle >> visible=true").first.click()
+                page.wait_for_timeout(300)
+                now_open, now_left = page.evaluate(SIDEBARS)
+                assert now_open == expect, (edition, width, press, now_open)
+                if width > 992:  # the sidebar slides out of view, and back
+                    assert left >= 0 and now_left < 0, (edition, left, now_left)
+                    page.locator("button.primary-toggle >> visible=true").first.click()
+                    page.wait_for_timeout(300)
+                    assert page.evaluate(SIDEBARS)[1] >= 0
+                assert page.sa_console_errors == [], page.sa_console_errors
+            finally:
+                context.close()
 
 
 def test_an_explorer_works_opened_from_disk(built_html, browser):

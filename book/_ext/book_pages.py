@@ -359,6 +359,103 @@ def subset_icon_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> list[str]:
     return written
 
 
+# The theme's style sheet is 65 kB gzipped and blocks the first paint of every page, but 90% of
+# its rules style classes the book never uses (Bootstrap's utilities, the icons of 1,400 Font
+# Awesome glyphs). ``prune_theme_css`` keeps a rule only if every class and id its selector needs
+# (outside :not(), :is(), :has() and attribute brackets, where an absent class can still match)
+# is a word of some page or script of the edition: the built HTML pages and the scripts under
+# _static that the pages load (the vendored MathJax and onnxruntime, and fontawesome.js, which no
+# page loads, are left out). Anything else (@font-face, @keyframes, element and attribute
+# selectors) is kept. The full sheet is kept beside the doctrees (``UNPRUNED``) for
+# tests/test_book_built.py, which compares every element's computed style with both sheets.
+THEME_CSS = ICON_CSS
+UNPRUNED = "pydata-sphinx-theme.unpruned.css"
+CSS_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# a class or id; an escaped character (\:) belongs to the name
+NEEDED = re.compile(r"[.#](-?[A-Za-z_](?:[A-Za-z0-9_-]|\\.)*)")
+
+
+def _needed(selector: str) -> list[str]:
+    """The classes and ids a selector cannot match without (see above)."""
+    while True:
+        shorter = re.sub(r"\([^()]*\)", "", selector)
+        if shorter == selector:
+            break
+        selector = shorter
+    return [name.replace("\\", "") for name in NEEDED.findall(re.sub(r"\[[^\]]*\]", "", selector))]
+
+
+def _selector_list(prelude: str) -> list[str]:
+    """A rule's selectors: its prelude cut at the commas outside brackets (:not(.a, .b) is one)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(prelude):
+        depth += char in "([" and 1 or char in ")]" and -1 or 0
+        if char == "," and depth == 0:
+            parts.append(prelude[start:i].strip())
+            start = i + 1
+    return parts + [prelude[start:].strip()]
+
+
+def prune_css(css: str, words: set[str]) -> tuple[str, int]:
+    """css without the rules (and selectors) that need a class or id not in words; and how many
+    rules went."""
+    import tinycss2
+
+    dropped = 0
+
+    def walk(rules) -> list[str]:
+        nonlocal dropped
+        out = []
+        for rule in rules:
+            if rule.type == "qualified-rule":
+                selectors = _selector_list(tinycss2.serialize(rule.prelude))
+                keep = [sel for sel in selectors if all(name in words for name in _needed(sel))]
+                if keep:
+                    out.append(",".join(keep) + "{" + tinycss2.serialize(rule.content) + "}")
+                else:
+                    dropped += 1
+            elif rule.type == "at-rule" and rule.content is not None \
+                    and rule.lower_at_keyword in ("media", "supports", "layer", "container"):
+                inner = walk(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True))
+                if inner:
+                    prelude = tinycss2.serialize(rule.prelude)
+                    out.append("@" + rule.at_keyword + prelude + "{" + "".join(inner) + "}")
+            elif rule.type != "error":
+                out.append(tinycss2.serialize([rule]))
+            else:
+                raise ValueError(f"{THEME_CSS}: a CSS parse error: {rule.message}")
+        return out
+
+    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+    return "".join(walk(rules)), dropped
+
+
+def page_words(outdir: pathlib.Path, pages: dict[str, str]) -> set[str]:
+    """Every word of the edition's pages and of the scripts they can load (see above)."""
+    words = set()
+    for text in pages.values():
+        words.update(CSS_WORD.findall(text))
+    for path in (outdir / "_static").rglob("*"):
+        if path.suffix in (".js", ".mjs") and "vendor" not in path.parts and path.name != "fontawesome.js" \
+                and not path.name.startswith("ort"):
+            words.update(CSS_WORD.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return words
+
+
+def prune_theme_css(outdir: pathlib.Path, pages: dict[str, str], keep_full: pathlib.Path) -> int:
+    """Prune the theme's style sheet in place (the full one written to keep_full); returns the
+    number of rules dropped (0 if the sheet is not there)."""
+    path = outdir / THEME_CSS
+    if not path.is_file():
+        return 0
+    css = path.read_text(encoding="utf-8")
+    keep_full.parent.mkdir(parents=True, exist_ok=True)
+    keep_full.write_text(css, encoding="utf-8")
+    pruned, dropped = prune_css(css, page_words(outdir, pages))
+    path.write_text(pruned, encoding="utf-8")
+    return dropped
+
+
 # An explorer's precomputed states (utils/explorer/core.py writes them into its static HTML as
 # JSON) are most of a chapter page's bytes: up to 1.5 MB of a 2 MB page, all of it parsed before
 # the page is complete. Here each payload goes into a script file of its own under _static
@@ -488,6 +585,8 @@ def _lighten_pages(app, exception):
             (outdir / name).write_text(light, encoding="utf-8")
     subset_icon_fonts(outdir, pages)
     drop_theme_tab_stops(outdir)
+    final = {p.relative_to(outdir).as_posix(): p.read_text(encoding="utf-8") for p in paths}
+    prune_theme_css(outdir, final, pathlib.Path(app.doctreedir) / UNPRUNED)
 
 
 def _write_minilm_assets(app, exception):

@@ -22,6 +22,10 @@
  *   again for every code cell). Here an element is measured when it comes near the screen, and
  *   the whole page at a keyboard's first Tab, every size read first, then every tab index set;
  *   again after a resize, and when an explorer redraws, for the elements around what changed.
+ * - The sidebar buttons work. The theme's scripts bind "open the table of contents" (and "open
+ *   the page's contents") to the first .primary-toggle (.secondary-toggle) of the page, which is in
+ *   the header that sphinx-book-theme hides; the button a reader sees is the article header's,
+ *   and did nothing, on a phone as on a desktop. Its clicks are handed to the first one.
  * - The language switch: every page names the same page in the other edition with
  *   <link rel="alternate" hreflang=...> (book/_ext/book_i18n.py); it becomes a button in the
  *   page's header ("中文" on an English page, "English" on a Chinese one).
@@ -146,5 +150,17 @@
       menu.appendChild(li);
     }
     add();
+  });
+  ready(function () {
+    ["primary-toggle", "secondary-toggle"].forEach(function (kind) {
+      var buttons = document.querySelectorAll("." + kind);
+      Array.prototype.slice.call(buttons, 1).forEach(function (button) {
+        button.addEventListener("click", function (e) {
+          e.preventDefault();
+          e.stopPropagation();
+          buttons[0].click();
+        });
+      });
+    });
   });
 })();
