@@ -241,3 +241,25 @@ def test_rope_bad_input_is_a_clear_value_error():
         window.RopeLM(13, d_model=12, n_heads=4)
     with pytest.raises(ValueError, match="holds ids from 0 to 13"):
         model(torch.tensor([[0, 13]]))
+    with pytest.raises(ValueError, match="positions must be finite numbers"):
+        model(torch.zeros(1, 3, dtype=torch.long), positions=[0, float("nan"), 2])
+    with pytest.raises(ValueError, match=r"one position per key, 0 held \+ 3 new = 3, got shape \(1, 3\)"):
+        model(torch.zeros(1, 3, dtype=torch.long), positions=torch.arange(3)[None])
+    with pytest.raises(ValueError, match="positions must be numbers"):
+        model(torch.zeros(1, 3, dtype=torch.long), positions="abc")
+    with pytest.raises(ValueError, match="model must be a utils.decoder.DecoderOnlyLM"):
+        window.rolling_forward(torch.nn.Linear(2, 2), torch.zeros(1, 3, dtype=torch.long), 4)
+    with pytest.raises(ValueError, match="n_layers must be a whole number"):
+        window.receptive_field(window.window_mask(5, 2), -1)
+
+
+def test_a_cache_refuses_another_model_or_another_batch():
+    model, other = _rope_model(11), _rope_model(12)
+    cache = window.RollingCache(4, 1)
+    window.step(model, torch.tensor([[1], [2]]), cache, renumber=True)
+    with pytest.raises(ValueError, match="another model"):
+        window.step(other, torch.tensor([[1], [2]]), cache, renumber=True)
+    with pytest.raises(ValueError, match="a batch of 2 sequences, got a token batch of 1"):
+        window.step(model, torch.tensor([[1]]), cache, renumber=True)
+    with pytest.raises(ValueError, match="RollingCache"):
+        window.step(model, torch.tensor([[1]]), [], renumber=True)

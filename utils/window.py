@@ -74,6 +74,8 @@ def receptive_field(mask, n_layers):
     """
     if mask.dim() != 2 or mask.shape[0] != mask.shape[1] or mask.dtype != torch.bool:
         raise ValueError(f"mask must be a square bool tensor (n, n), got {tuple(mask.shape)} {mask.dtype}")
+    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
+        raise ValueError(f"n_layers must be a whole number >= 0, got {n_layers!r}")
     step_ = (mask | torch.eye(mask.shape[0], dtype=torch.bool)).to(torch.int64)  # (n, n)
     reach = torch.eye(mask.shape[0], dtype=torch.int64)
     for _ in range(n_layers):
@@ -132,10 +134,7 @@ def rope_block(block, X, past, positions, mask=None, base=10000.0):
         K = torch.cat([past[0], K], dim=2)  # (B, g, m + n, d_head), unrotated
         V = torch.cat([past[1], V], dim=2)
     m = K.shape[2] - n
-    positions = [float(p) for p in positions]
-    if len(positions) != m + n:
-        raise ValueError(f"positions must give one position per key, {m} held + {n} new = {m + n}, "
-                         f"got {len(positions)}")
+    positions = _check_positions(positions, m, n)
     Q_rot = rope.rotate_halves(Q, positions[m:], base)  # (B, h, n, d_head): queries at the last n
     K_rot = rope.rotate_halves(K, positions, base)  # (B, g, m + n, d_head)
     V_read = V
@@ -206,7 +205,8 @@ class RollingCache:
 
     keys[l], values[l]: (B, n_kv_heads, m, d_head) with m ≤ size − 1 between steps (the new
     token makes it size during its step); positions: the m positions in the text held, in order.
-    `seen` counts every token read, kept or dropped.
+    `seen` counts every token read, kept or dropped. `model`: the model that filled it (step
+    refuses another one, or a batch of another size).
 
     Taught in chapter 18 (18_windows_sinks).
     """
@@ -215,6 +215,7 @@ class RollingCache:
         _check_size_sinks(size, sinks)
         self.size, self.sinks = size, sinks
         self.keys, self.values, self.positions, self.seen = None, None, [], 0
+        self.model = None
 
     def store(self, keys, values):
         """Keep the step's keys and values (which include the new token), then drop the oldest
@@ -259,6 +260,7 @@ def step(model, token, cache, renumber=False):
         raise ValueError(f"step reads one token at a time: expected (B, 1), got {tuple(token.shape)}")
     if not isinstance(renumber, bool):
         raise ValueError(f"renumber must be True or False, got {renumber!r}")
+    _check_cache(cache, model, token.shape[0])
     t = cache.seen
     attended = cache.positions + [t]  # positions in the text: the held ones, then the new token
     if isinstance(model, RopeLM):
@@ -303,6 +305,7 @@ def rolling_forward(model, tokens, size, sinks=0, renumber=False):
 
     Taught in chapter 18 (18_windows_sinks).
     """
+    _check_model(model)
     cache = RollingCache(size, sinks)
     tokens = model._check_tokens(tokens, "tokens")
     logits, peak = [], 0
@@ -325,6 +328,34 @@ def _check_size_sinks(size, sinks):
     if not 0 <= sinks < size:
         raise ValueError(f"sinks must be between 0 and size - 1 = {size - 1} (a query must also see "
                          f"itself), got sinks={sinks} with size={size}")
+
+
+def _check_positions(positions, m, n):
+    """positions as a list of m + n finite floats (the held keys', then the new tokens')."""
+    try:
+        values = torch.as_tensor(positions, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"positions must be numbers, one per key, got {positions!r}") from None
+    if values.dim() != 1 or len(values) != m + n:
+        raise ValueError(f"positions must give one position per key, {m} held + {n} new = {m + n}, "
+                         f"got shape {tuple(values.shape)}")
+    if not torch.isfinite(values).all():
+        raise ValueError(f"positions must be finite numbers, got {values.tolist()}")
+    return values.tolist()
+
+
+def _check_cache(cache, model, batch):
+    """A cache belongs to the model and the batch that filled it."""
+    if not isinstance(cache, RollingCache):
+        raise ValueError(f"cache must be a utils.window.RollingCache, got {type(cache).__name__}")
+    if cache.model is None:
+        cache.model = model
+    elif cache.model is not model:
+        raise ValueError("this cache holds the keys and values of another model: start a new "
+                         "RollingCache for each model")
+    if cache.keys is not None and cache.keys[0].shape[0] != batch:
+        raise ValueError(f"this cache holds a batch of {cache.keys[0].shape[0]} sequences, "
+                         f"got a token batch of {batch}")
 
 
 def _check_model(model):
