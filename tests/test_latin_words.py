@@ -46,6 +46,9 @@ CODE = {  # written as code in Chinese text too
     "ds": "|dL/ds|: a derivative in a formula",
     "logit": "the field's word, kept in Chinese writing (logit)",
     "tracemalloc": "Python's module that measured the memory (chapter 17), named as code",
+    "elu": "the feature map elu(x) + 1 of linear attention (chapter 19): a function's name, as softmax",
+    "ReLU": "the feature map ReLU (chapter 19): a function's name, kept in Chinese writing",
+    "exp": "the feature map exp (chapter 19): a function's name in a formula",
 }
 NAMES = {  # proper names and acronyms the Chinese text keeps
     "Transformer": "the model's name (d2l-zh keeps it)",
