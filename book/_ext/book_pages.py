@@ -363,13 +363,15 @@ def subset_icon_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> list[str]:
 # its rules style classes the book never uses (Bootstrap's utilities, the icons of 1,400 Font
 # Awesome glyphs). ``prune_theme_css`` keeps a rule only if every class and id its selector needs
 # (outside :not(), :is(), :has() and attribute brackets, where an absent class can still match)
-# is a word of some page or script of the edition: the built HTML pages and the scripts under
-# _static that the pages load (the vendored MathJax and onnxruntime, and fontawesome.js, which no
-# page loads, are left out). Anything else (@font-face, @keyframes, element and attribute
-# selectors) is kept. The full sheet is kept beside the doctrees (``UNPRUNED``) for
-# tests/test_book_built.py, which compares every element's computed style with both sheets.
+# is a word of some page or script of the edition: the built HTML pages and every script under
+# its _static except those under vendor/ (MathJax, which no page runs now), the theme's
+# fontawesome.js (no page loads it) and onnxruntime-web's ort* files. Anything else (@font-face,
+# @keyframes, element and attribute selectors) is kept. The full sheet is kept beside the doctrees
+# (``UNPRUNED``) for tests/test_theme_css.py, which compares every element's computed style under
+# both sheets.
 THEME_CSS = ICON_CSS
 UNPRUNED = "pydata-sphinx-theme.unpruned.css"
+PRUNED_MARK = "\n/* pruned by book_pages.prune_theme_css */\n"
 CSS_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # a class or id; an escaped character (\:) belongs to the name
 NEEDED = re.compile(r"[.#](-?[A-Za-z_](?:[A-Za-z0-9_-]|\\.)*)")
@@ -389,8 +391,11 @@ def _selector_list(prelude: str) -> list[str]:
     """A rule's selectors: its prelude cut at the commas outside brackets (:not(.a, .b) is one)."""
     parts, depth, start = [], 0, 0
     for i, char in enumerate(prelude):
-        depth += char in "([" and 1 or char in ")]" and -1 or 0
-        if char == "," and depth == 0:
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
             parts.append(prelude[start:i].strip())
             start = i + 1
     return parts + [prelude[start:].strip()]
@@ -449,10 +454,14 @@ def prune_theme_css(outdir: pathlib.Path, pages: dict[str, str], keep_full: path
     if not path.is_file():
         return 0
     css = path.read_text(encoding="utf-8")
+    if css.endswith(PRUNED_MARK):  # an incremental build: Sphinx left last build's pruned sheet
+        if not keep_full.is_file():
+            raise RuntimeError(f"{path} is already pruned and {keep_full} is gone: build from a clean _build")
+        css = keep_full.read_text(encoding="utf-8")
     keep_full.parent.mkdir(parents=True, exist_ok=True)
     keep_full.write_text(css, encoding="utf-8")
     pruned, dropped = prune_css(css, page_words(outdir, pages))
-    path.write_text(pruned, encoding="utf-8")
+    path.write_text(pruned + PRUNED_MARK, encoding="utf-8")  # at the end: @charset must come first
     return dropped
 
 
@@ -579,13 +588,13 @@ def _lighten_pages(app, exception):
              for name in pages}
     typeset = subset_math_fonts(outdir, {**pages, **prerender_math(pages, fonts)})
     plain = plain_code_css(outdir)
+    final = {}
     for name, text in typeset.items():
-        light = move_explorer_states(outdir, name, unwrap_plain_tokens(lighter(text), plain))
+        final[name] = light = move_explorer_states(outdir, name, unwrap_plain_tokens(lighter(text), plain))
         if light != pages[name]:
             (outdir / name).write_text(light, encoding="utf-8")
     subset_icon_fonts(outdir, pages)
     drop_theme_tab_stops(outdir)
-    final = {p.relative_to(outdir).as_posix(): p.read_text(encoding="utf-8") for p in paths}
     prune_theme_css(outdir, final, pathlib.Path(app.doctreedir) / UNPRUNED)
 
 
