@@ -54,6 +54,12 @@ PREPARE = """async baseurl => {
         await MathJax.startup.promise;
         if (MathJax.typesetPromise) await MathJax.typesetPromise();
     }
+    // figures load when they near the screen (loading="lazy", book_pages.lazy_figures): all of them now
+    const lazy = Array.from(document.querySelectorAll('img[loading="lazy"]'));
+    for (const img of lazy) img.loading = 'eager';
+    await Promise.all(lazy.map(img => img.decode().catch(() => {
+        throw new Error('a figure did not load: ' + img.getAttribute('src'));
+    })));
     await document.fonts.ready;
     const here = location.origin + '/';
     for (const a of document.querySelectorAll('main a[href]')) {

@@ -157,7 +157,12 @@ def book_pages(built_html: pathlib.Path) -> list[str]:
 # What a loaded page shows: typeset formulas (and MathJax errors), images that did not load,
 # and each explorer's controls with whether each is visible once the reader has scrolled to it
 # (book.css lays a section out only when it nears the screen: before that its boxes are empty).
+# Figures load when they near the screen (loading="lazy"): each is made to load now, and counted
+# as broken if it does not.
 LOAD_FACTS = """async () => {
+    const lazy = Array.from(document.querySelectorAll('img[loading="lazy"]'));
+    for (const img of lazy) img.loading = 'eager';
+    await Promise.all(lazy.map(img => img.decode().catch(() => null)));
     const facts = {
         theme: document.documentElement.dataset.theme,
         math: document.querySelectorAll('mjx-container').length,

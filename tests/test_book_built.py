@@ -288,3 +288,26 @@ def test_every_table_names_every_column(built_html):
             if any(not re.sub(r"<[^>]+>|\s", "", cell) for cell in cells):
                 empty.append(f"{page.relative_to(built_html)}: {table[:120]}")
     assert not empty, "\n".join(empty)
+
+
+def test_the_first_paint_waits_for_one_style_sheet_and_no_script_or_figure(built_html):
+    """book_pages: a page's head links one style sheet (the merged one) and loads no script that
+    stops the parser (every external script is deferred or async; documentation_options is written
+    into the page); every figure of the content is fetched when it nears the screen (lazy)."""
+    wrong = []
+    for page in all_pages(built_html):
+        text = page.read_text(encoding="utf-8")
+        head = text[:text.find("</head>")]
+        name = page.relative_to(built_html).as_posix()
+        sheets = re.findall(r'<link\b[^>]*\brel="stylesheet"[^>]*>', head)
+        if len(sheets) != 1 or "book-sheets-" not in sheets[0]:
+            wrong.append(f"{name}: {len(sheets)} style sheets: {sheets[:3]}")
+        blocking = [tag for tag in re.findall(r"<script\b[^>]*\bsrc=[^>]*>", head)
+                    if not re.search(r"\b(defer|async)\b", tag)]
+        if blocking:
+            wrong.append(f"{name}: scripts that stop the parser: {blocking}")
+        eager = [tag for tag in re.findall(r'<img\b[^>]*\bsrc="[^"]*_images/[^>]*>', text)
+                 if 'loading="lazy"' not in tag]
+        if eager:
+            wrong.append(f"{name}: figures fetched before the first paint: {eager[:2]}")
+    assert not wrong, "\n".join(wrong)

@@ -1,17 +1,22 @@
-"""The theme's style sheet, pruned at build (book/_ext/book_pages.py, ``prune_theme_css``).
+"""One style sheet per page, merged and pruned at build (book/_ext/book_pages.py,
+``merge_stylesheets``).
 
-The pruned sheet must style every page exactly as the full one: on a sample of pages of both
-editions, in both colour modes, at a phone's width and a desktop's, every element's computed
-style (and its ::before content, where the icons are) is read with the built, pruned sheet and
-again with the full sheet served in its place; the two must be equal. The pruning itself is
-tested on small sheets: what it keeps, what it drops, and that a rule whose class hides inside
-:not() is kept.
+The merged sheet must style every page exactly as the eleven sheets it replaces: on a sample of
+pages of both editions, in both colour modes, at a phone's width and a desktop's, every element's
+computed style (and its ::before content, where the icons are) is read with the page as built
+and again with the page's original links to the theme's, Sphinx's and the extensions' own sheets
+(the build records them in the doctrees, ``MERGED_INDEX``); the two must be equal. The merging
+and the pruning are also tested on small sheets: the order kept, imports written in where they
+stood, url()s rebased, one @charset; what pruning keeps, what it drops, and that a rule whose
+class hides inside :not() is kept.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import pathlib
+import posixpath
 
 import pytest
 from browser_helpers import NO_TRANSITIONS, offline_context
@@ -51,20 +56,28 @@ STYLES = """props => Array.from(document.querySelectorAll('html, body, body *'))
 })"""
 
 
-def edition_root(built_html: pathlib.Path, page: str) -> tuple[pathlib.Path, str]:
-    """The doctrees folder of the page's edition (where the build keeps the full sheet), and the
-    URL path of that edition's theme sheet."""
-    if page.startswith("zh/"):
-        return ROOT / "_build" / ".doctrees-zh_CN", "/zh/" + book_pages.THEME_CSS
-    return ROOT / "_build" / ".doctrees", "/" + book_pages.THEME_CSS
+def originals(built_html: pathlib.Path, page_path: str) -> tuple[str, str]:
+    """(the page as built, the same page linking the sheets its merged sheet replaced)."""
+    zh = page_path.startswith("zh/")
+    doctrees = ROOT / "_build" / (".doctrees-zh_CN" if zh else ".doctrees")
+    index = doctrees / book_pages.MERGED_INDEX
+    assert index.is_file(), f"{index} is missing: the build records there what each merged sheet replaced"
+    record = json.loads(index.read_text(encoding="utf-8"))
+    name = page_path[3:] if zh else page_path  # the page's path in its edition
+    built = (built_html / page_path).read_text(encoding="utf-8")
+    [(tag, merged)] = book_pages.page_stylesheets(name, built)
+    assert merged in record, f"{page_path} links {merged}, which the build did not record"
+    links = "".join(f'<link rel="stylesheet" href="{posixpath.relpath(sheet, posixpath.dirname(name))}" />\n'
+                    for sheet in record[merged])
+    return built, built.replace(tag, links, 1)
 
 
-def computed_styles(browser, server, page_path, mode, width, press=None, full_css=None):
+def computed_styles(browser, server, page_path, mode, width, press=None, html=None):
     context, page = offline_context(browser, server, mode=mode, width=width, height=900)
     try:
-        if full_css is not None:
-            page.route("**/_static/styles/pydata-sphinx-theme.css*",
-                       lambda r: r.fulfill(status=200, content_type="text/css", body=full_css))
+        if html is not None:
+            page.route(f"{server}/{page_path}",
+                       lambda r: r.fulfill(status=200, content_type="text/html; charset=utf-8", body=html))
         page.goto(f"{server}/{page_path}", wait_until="load")
         page.add_style_tag(content=NO_TRANSITIONS)
         if press is not None:
@@ -78,27 +91,64 @@ def computed_styles(browser, server, page_path, mode, width, press=None, full_cs
 
 @pytest.mark.built
 @pytest.mark.parametrize("page_path,states", SAMPLE, ids=[p for p, _ in SAMPLE])
-def test_the_pruned_theme_sheet_styles_every_element_as_the_full_one(built_html, book_server, browser,
-                                                                     page_path, states):
-    doctrees, _ = edition_root(built_html, page_path)
-    full = doctrees / book_pages.UNPRUNED
-    assert full.is_file(), f"{full} is missing: the build keeps the full theme sheet there"
-    pruned = (built_html / ("zh/" if page_path.startswith("zh/") else "") / book_pages.THEME_CSS).read_text(
-        encoding="utf-8")
-    full_css = full.read_text(encoding="utf-8")
-    assert len(pruned) < 0.5 * len(full_css), "the theme sheet was not pruned"
+def test_the_merged_sheet_styles_every_element_as_the_sheets_it_replaces(built_html, book_server, browser,
+                                                                        page_path, states):
+    built, original = originals(built_html, page_path)
+    assert built.count('rel="stylesheet"') == 1 and original.count('rel="stylesheet"') >= 10, \
+        "the page does not link one merged sheet in place of the theme's"
     for mode, width, *press in states:
-        with_pruned = computed_styles(browser, book_server, page_path, mode, width, *press)
-        with_full = computed_styles(browser, book_server, page_path, mode, width, *press, full_css=full_css)
-        assert len(with_pruned) == len(with_full), (page_path, mode, width, "a different number of elements")
+        merged = computed_styles(browser, book_server, page_path, mode, width, *press)
+        separate = computed_styles(browser, book_server, page_path, mode, width, *press, html=original)
+        assert len(merged) == len(separate), (page_path, mode, width, "a different number of elements")
         differences = []
-        for (name, a), (_, b) in zip(with_pruned, with_full):
+        for (name, a), (_, b) in zip(merged, separate):
             if a != b:
                 pa = dict(x.split(":", 1) for x in a.split(";"))
                 pb = dict(x.split(":", 1) for x in b.split(";"))
                 differences.append((name, {k: (pa[k], pb[k]) for k in pa if pa[k] != pb.get(k)}))
         assert not differences, (f"{page_path} ({mode}, {width} px): {len(differences)} elements styled "
-                                 f"differently by the pruned sheet (pruned, full), e.g. {differences[:5]}")
+                                 f"differently by the merged sheet (merged, separate): {differences[:5]}")
+
+
+def test_merging_keeps_the_order_writes_imports_in_and_rebases_urls(tmp_path):
+    static = tmp_path / "_static"
+    (static / "styles").mkdir(parents=True)
+    (static / "basic.css").write_text("div.a{background:url(file.png)}", encoding="utf-8")
+    (static / "styles" / "theme.css").write_text('@charset "UTF-8";@import "../basic.css";\n.b{color:red}',
+                                                  encoding="utf-8")
+    (static / "styles" / "fonts.css").write_text(
+        "@font-face{font-family:F;src:url('../fonts/f.woff')}.c{background:url(data:image/png;base64,AA)}",
+        encoding="utf-8")
+    (static / "book.css").write_text(".d{color:blue}.never{color:green}", encoding="utf-8")
+    page = ('<html><head><link href="../_static/styles/theme.css?v=1" rel="stylesheet" />\n'
+            '<link rel="stylesheet" href="../_static/styles/fonts.css" />\n'
+            '<link rel="stylesheet" type="text/css" href="../_static/book.css?v=2" />\n'
+            '</head><body><div class="a b c d">x</div></body></html>')
+    index = tmp_path / "doctrees" / book_pages.MERGED_INDEX
+    out = book_pages.merge_stylesheets(tmp_path, {"ch/p.html": page}, index)["ch/p.html"]
+    [(_, merged)] = book_pages.page_stylesheets("ch/p.html", out)
+    assert merged.startswith(book_pages.MERGED_DIR + "/" + book_pages.MERGED_PREFIX)
+    css = (tmp_path / merged).read_text(encoding="utf-8")
+    assert css.startswith('@charset "utf-8";') and css.count("@charset") == 1 and "@import" not in css
+    # in the pages' order, basic.css where theme.css imported it; url()s from the merged sheet's folder
+    order = [css.index(x) for x in ('url("../file.png")', ".b{", 'url("../fonts/f.woff")', ".d{")]
+    assert order == sorted(order), css
+    assert "url(data:image/png;base64,AA)" in css
+    assert ".never{color:green}" in css  # the book's own sheet is not pruned
+    assert json.loads(index.read_text(encoding="utf-8"))[merged] == [
+        "_static/styles/theme.css", "_static/styles/fonts.css", "_static/book.css"]
+    # run again on its own output (an incremental build): nothing changes
+    assert book_pages.merge_stylesheets(tmp_path, {"ch/p.html": out}, index)["ch/p.html"] == out
+
+
+def test_a_style_between_the_sheets_or_a_sheet_from_elsewhere_is_an_error(tmp_path):
+    between = ('<head><link rel="stylesheet" href="a.css" /><style>p{}</style>'
+               '<link rel="stylesheet" href="b.css" /></head>')
+    with pytest.raises(RuntimeError, match="between the page's style sheets"):
+        book_pages.page_stylesheets("p.html", between)
+    with pytest.raises(RuntimeError, match="outside the book"):
+        remote = '<head><link rel="stylesheet" href="https://x.org/a.css" /></head>'
+        book_pages.page_stylesheets("p.html", remote)
 
 
 def test_pruning_keeps_what_the_pages_use_and_drops_the_rest():

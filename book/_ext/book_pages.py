@@ -14,7 +14,10 @@
   script file of their own, loaded when the explorer nears the screen
   (``move_explorer_states``). Code cells lose the spans Pygments gives to tokens that its style
   colours like plain code text (names, punctuation, white space: ``unwrap_plain_tokens``), about
-  40% of a chapter page's elements.
+  40% of a chapter page's elements. The first paint waits for one request, not eleven: the
+  page's style sheets become one, pruned to the rules the edition can use
+  (``merge_stylesheets``); documentation_options.js is written into the page
+  (``inline_options``); figures are fetched when they near the screen (``lazy_figures``).
 - The maths is typeset at build time (``prerender_math``): MathJax 3 (the vendored npm package)
   runs once per build in Node (``scripts/prerender_math.cjs``) and writes every formula into its
   page as CommonHTML, with its MathML for screen readers and one style sheet per page; the pages
@@ -32,10 +35,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
 import pathlib
+import posixpath
 import re
 import shutil
 import subprocess
@@ -359,19 +364,32 @@ def subset_icon_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> list[str]:
     return written
 
 
-# The theme's style sheet is 65 kB gzipped and blocks the first paint of every page, but 90% of
-# its rules style classes the book never uses (Bootstrap's utilities, the icons of 1,400 Font
-# Awesome glyphs). ``prune_theme_css`` keeps a rule only if every class and id its selector needs
+# Every page links eleven style sheets (the theme's, Sphinx's, each extension's, the book's), all
+# render-blocking: a phone on a slow network waits for the slowest, and the theme's imports a
+# twelfth (basic.css) only once it has arrived. ``merge_stylesheets`` gives each page one sheet
+# instead: the same sheets in the same order (so the cascade is unchanged), imports written in
+# where they stood, every url() rebased to the new file, one @charset at the top. The theme's
+# sheet is 65 kB gzipped, and 90% of its rules (and of sphinx-design's) style classes the book
+# never uses (Bootstrap's utilities, the icons of 1,400 Font Awesome glyphs): each sheet but the
+# book's own (``UNPRUNED_SHEETS``) keeps a rule only if every class and id its selector needs
 # (outside :not(), :is(), :has() and attribute brackets, where an absent class can still match)
 # is a word of some page or script of the edition: the built HTML pages and every script under
 # its _static except those under vendor/ (MathJax, which no page runs now), the theme's
 # fontawesome.js (no page loads it) and onnxruntime-web's ort* files. Anything else (@font-face,
-# @keyframes, element and attribute selectors) is kept. The full sheet is kept beside the doctrees
-# (``UNPRUNED``) for tests/test_theme_css.py, which compares every element's computed style under
-# both sheets.
+# @keyframes, element and attribute selectors) is kept. The theme's sheets stay in _static as
+# they were; which of them each merged sheet replaces is written beside the doctrees
+# (``MERGED_INDEX``) for tests/test_theme_css.py, which compares every element's computed style
+# under the merged sheet and under the original ones.
 THEME_CSS = ICON_CSS
-UNPRUNED = "pydata-sphinx-theme.unpruned.css"
-PRUNED_MARK = "\n/* pruned by book_pages.prune_theme_css */\n"
+MERGED_DIR = "_static/styles"
+MERGED_PREFIX = "book-sheets-"
+MERGED_INDEX = "merged-stylesheets.json"
+UNPRUNED_SHEETS = ("_static/book.css",)  # the book's own: its classes may be built by a script
+STYLESHEET = re.compile(r'[ \t]*<link\b[^>]*\brel="stylesheet"[^>]*>\n?')
+HREF = re.compile(r'\bhref="([^"]+)"')
+CSS_URL = re.compile(r"""url\(\s*(["']?)(?![A-Za-z][A-Za-z0-9+.-]*:|#|/)([^)"']+)\1\s*\)""")
+CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["'])([^"']+)\1\s*\)?\s*;""")
+CSS_CHARSET = re.compile(r'@charset\s+"[^"]*"\s*;')
 CSS_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # a class or id; an escaped character (\:) belongs to the name
 NEEDED = re.compile(r"[.#](-?[A-Za-z_](?:[A-Za-z0-9_-]|\\.)*)")
@@ -401,7 +419,7 @@ def _selector_list(prelude: str) -> list[str]:
     return parts + [prelude[start:].strip()]
 
 
-def prune_css(css: str, words: set[str]) -> tuple[str, int]:
+def prune_css(css: str, words: set[str], name: str = "a style sheet") -> tuple[str, int]:
     """css without the rules (and selectors) that need a class or id not in words; and how many
     rules went."""
     import tinycss2
@@ -428,7 +446,7 @@ def prune_css(css: str, words: set[str]) -> tuple[str, int]:
             elif rule.type != "error":
                 out.append(tinycss2.serialize([rule]))
             else:
-                raise ValueError(f"{THEME_CSS}: a CSS parse error: {rule.message}")
+                raise ValueError(f"{name}: a CSS parse error at line {rule.source_line}: {rule.message}")
         return out
 
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
@@ -447,22 +465,112 @@ def page_words(outdir: pathlib.Path, pages: dict[str, str]) -> set[str]:
     return words
 
 
-def prune_theme_css(outdir: pathlib.Path, pages: dict[str, str], keep_full: pathlib.Path) -> int:
-    """Prune the theme's style sheet in place (the full one written to keep_full); returns the
-    number of rules dropped (0 if the sheet is not there)."""
-    path = outdir / THEME_CSS
+def sheet_text(outdir: pathlib.Path, rel: str, into: str, seen: tuple = ()) -> str:
+    """The style sheet at outdir/rel as it reads from a sheet at outdir/into: its imports written in
+    (recursively), its url()s rebased, without @charset."""
+    path = outdir / rel
     if not path.is_file():
-        return 0
-    css = path.read_text(encoding="utf-8")
-    if css.endswith(PRUNED_MARK):  # an incremental build: Sphinx left last build's pruned sheet
-        if not keep_full.is_file():
-            raise RuntimeError(f"{path} is already pruned and {keep_full} is gone: build from a clean _build")
-        css = keep_full.read_text(encoding="utf-8")
-    keep_full.parent.mkdir(parents=True, exist_ok=True)
-    keep_full.write_text(css, encoding="utf-8")
-    pruned, dropped = prune_css(css, page_words(outdir, pages))
-    path.write_text(pruned + PRUNED_MARK, encoding="utf-8")  # at the end: @charset must come first
-    return dropped
+        raise RuntimeError(f"{rel}: a page links this style sheet but it is not in {outdir}")
+    if rel in seen:
+        raise RuntimeError(f"{rel} imports itself (through {' -> '.join(seen)})")
+    here = posixpath.dirname(rel)
+
+    def imported(match):
+        target = match[2]
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:|/", target):
+            raise RuntimeError(f"{rel}: @import of {target}: only the book's own sheets can be merged")
+        return sheet_text(outdir, posixpath.normpath(posixpath.join(here, target)), into, seen + (rel,))
+
+    def rebased(match):
+        target = posixpath.normpath(posixpath.join(here, match[2]))
+        return f'url("{posixpath.relpath(target, posixpath.dirname(into))}")'
+
+    css = CSS_CHARSET.sub("", path.read_text(encoding="utf-8"))
+    css = CSS_URL.sub(rebased, css)  # before the imports are written in: theirs are rebased by their own call
+    return CSS_IMPORT.sub(imported, css)
+
+
+def page_stylesheets(name: str, page: str) -> list[tuple[str, str]]:
+    """[(link tag, the sheet's path in the edition)] for the style sheets a page's head links, in
+    order. A <style> between two of them would take its place in the cascade between them, which
+    one merged sheet cannot keep: that is an error."""
+    head = page[:page.find("</head>")]
+    links = list(STYLESHEET.finditer(head))
+    if links and "<style" in head[links[0].end():links[-1].start()]:
+        raise RuntimeError(f"{name}: a <style> between the page's style sheets: they cannot be merged")
+    out = []
+    for match in links:
+        href = HREF.search(match[0])
+        if href is None or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:|/", href[1]):
+            raise RuntimeError(f"{name}: a style sheet from outside the book ({match[0].strip()}): "
+                               "the pages must work offline")
+        target = html.unescape(href[1].split("?")[0].split("#")[0])
+        out.append((match[0], posixpath.normpath(posixpath.join(posixpath.dirname(name), target))))
+    return out
+
+
+def merge_stylesheets(outdir: pathlib.Path, pages: dict[str, str], index: pathlib.Path) -> dict[str, str]:
+    """Give every page one style sheet for the ones it links (see above); returns the pages. Pages
+    that link the same sheets share one merged sheet, named by its content's hash."""
+    words = page_words(outdir, pages)
+    merged, out = {}, {}
+    record = json.loads(index.read_text(encoding="utf-8")) if index.is_file() else {}
+    for name, page in pages.items():
+        links = page_stylesheets(name, page)
+        sheets = [rel for _, rel in links]
+        if not links or (len(links) == 1 and posixpath.basename(sheets[0]).startswith(MERGED_PREFIX)):
+            out[name] = page  # nothing to merge, or merged by an earlier (incremental) build
+            continue
+        key = tuple(sheets)
+        if key not in merged:
+            parts = []
+            for rel in sheets:
+                css = sheet_text(outdir, rel, f"{MERGED_DIR}/x.css")
+                if rel not in UNPRUNED_SHEETS:
+                    css = prune_css(css, words, rel)[0]
+                parts.append(f"/* {rel} */\n{css}\n")
+            css = '@charset "utf-8";\n' + "".join(parts)
+            rel = f"{MERGED_DIR}/{MERGED_PREFIX}{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+            (outdir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (outdir / rel).write_text(css, encoding="utf-8")
+            merged[key] = rel
+            record[rel] = list(sheets)
+        href = posixpath.relpath(merged[key], posixpath.dirname(name))
+        first, *rest = (tag for tag, _ in links)
+        indent = first[:len(first) - len(first.lstrip(" \t"))]
+        page = page.replace(first, f'{indent}<link rel="stylesheet" href="{href}" />\n', 1)
+        for tag in rest:
+            page = page.replace(tag, "", 1)
+        out[name] = page
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    return out
+
+
+# Sphinx loads documentation_options.js (a few lines: the page's language, suffixes) as a
+# parser-blocking script in every page's head, a request the first paint waits for; it is
+# written into the page instead (``inline_options``).
+OPTIONS_SCRIPT = re.compile(r'<script src="(?P<src>[^"?]*documentation_options\.js)(?:\?[^"]*)?"></script>')
+
+
+def inline_options(outdir: pathlib.Path, name: str, page: str) -> str:
+    def inline(match):
+        path = outdir / posixpath.normpath(posixpath.join(posixpath.dirname(name), match["src"]))
+        js = path.read_text(encoding="utf-8")
+        if "</" in js:
+            raise RuntimeError(f"{path}: cannot be written into a page (it contains '</')")
+        return f"<script>{js.strip()}</script>"
+    return OPTIONS_SCRIPT.sub(inline, page)
+
+
+# A figure is fetched when it nears the screen (``loading="lazy"``), not while the first screen of
+# text is being painted: a chapter's first figure is often 100-200 kB, and a phone's first
+# screen is text. The PDF printer (scripts/make_pdf.py) loads every figure before it prints.
+CONTENT_IMG = re.compile(r'<img (?![^>]*\bloading=)(?=[^>]*\bsrc="[^"]*_images/)')
+
+
+def lazy_figures(page: str) -> str:
+    return CONTENT_IMG.sub('<img loading="lazy" decoding="async" ', page)
 
 
 # An explorer's precomputed states (utils/explorer/core.py writes them into its static HTML as
@@ -588,14 +696,14 @@ def _lighten_pages(app, exception):
              for name in pages}
     typeset = subset_math_fonts(outdir, {**pages, **prerender_math(pages, fonts)})
     plain = plain_code_css(outdir)
-    final = {}
-    for name, text in typeset.items():
-        final[name] = light = move_explorer_states(outdir, name, unwrap_plain_tokens(lighter(text), plain))
-        if light != pages[name]:
-            (outdir / name).write_text(light, encoding="utf-8")
+    light = {name: lazy_figures(inline_options(outdir, name, move_explorer_states(
+        outdir, name, unwrap_plain_tokens(lighter(text), plain)))) for name, text in typeset.items()}
     subset_icon_fonts(outdir, pages)
     drop_theme_tab_stops(outdir)
-    prune_theme_css(outdir, final, pathlib.Path(app.doctreedir) / UNPRUNED)
+    light = merge_stylesheets(outdir, light, pathlib.Path(app.doctreedir) / MERGED_INDEX)
+    for name, text in light.items():
+        if text != pages[name]:
+            (outdir / name).write_text(text, encoding="utf-8")
 
 
 def _write_minilm_assets(app, exception):
