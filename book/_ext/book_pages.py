@@ -563,6 +563,25 @@ def inline_options(outdir: pathlib.Path, name: str, page: str) -> str:
     return OPTIONS_SCRIPT.sub(inline, page)
 
 
+# The button to the other edition's page, written into the header at build (book_i18n's
+# <link rel="alternate" data-sa-href> names the page): added by a script after the first paint,
+# it pushed the header's buttons aside (a layout shift), and a page read without scripts had none.
+ALTERNATE = re.compile(r'<link rel="alternate" hreflang="(?P<lang>[^"]+)" href="[^"]*" '
+                       r'title="(?P<name>[^"]+)" data-sa-edition="[^"]+" data-sa-href="(?P<href>[^"]+)">')
+HEADER_BUTTONS = '<div class="article-header-buttons">'
+LANGUAGE_TITLE = {"en": "Read this page in Chinese", "zh": "阅读本页的英文版"}
+
+
+def language_button(page: str) -> str:
+    other = ALTERNATE.search(page)
+    if other is None or HEADER_BUTTONS not in page or "sa-language" in page:
+        return page
+    here = "zh" if re.search(r'<html[^>]*\blang="zh', page) else "en"
+    button = (f'<a class="btn btn-sm sa-language" href="{other["href"]}" hreflang="{other["lang"]}" '
+              f'lang="{other["lang"]}" title="{LANGUAGE_TITLE[here]}">{other["name"]}</a>')
+    return page.replace(HEADER_BUTTONS, HEADER_BUTTONS + "\n" + button, 1)
+
+
 # A figure is fetched when it nears the screen (``loading="lazy"``), not while the first screen of
 # text is being painted: a chapter's first figure is often 100-200 kB, and a phone's first
 # screen is text. The PDF printer (scripts/make_pdf.py) loads every figure before it prints.
@@ -696,8 +715,8 @@ def _lighten_pages(app, exception):
              for name in pages}
     typeset = subset_math_fonts(outdir, {**pages, **prerender_math(pages, fonts)})
     plain = plain_code_css(outdir)
-    light = {name: lazy_figures(inline_options(outdir, name, move_explorer_states(
-        outdir, name, unwrap_plain_tokens(lighter(text), plain)))) for name, text in typeset.items()}
+    light = {name: language_button(lazy_figures(inline_options(outdir, name, move_explorer_states(
+        outdir, name, unwrap_plain_tokens(lighter(text), plain))))) for name, text in typeset.items()}
     subset_icon_fonts(outdir, pages)
     drop_theme_tab_stops(outdir)
     light = merge_stylesheets(outdir, light, pathlib.Path(app.doctreedir) / MERGED_INDEX)

@@ -120,18 +120,7 @@
     });
 
     var chinese = /^zh/.test(document.documentElement.lang || "");
-    var other = document.querySelector('link[rel="alternate"][data-sa-edition]');
-    var header = document.querySelector(".article-header-buttons");
-    if (other && header) {
-      var a = document.createElement("a");
-      a.className = "btn btn-sm sa-language";
-      a.setAttribute("href", other.getAttribute("data-sa-href"));
-      a.setAttribute("hreflang", other.getAttribute("hreflang"));
-      a.setAttribute("lang", other.getAttribute("hreflang"));
-      a.textContent = other.getAttribute("title");
-      a.title = chinese ? "阅读本页的英文版" : "Read this page in Chinese";
-      header.insertBefore(a, header.firstChild);
-    }
+    // the language button is written into the header at build (book_pages.language_button)
 
     var menu = document.querySelector(".dropdown-download-buttons .dropdown-menu");
     if (!menu) { return; }
