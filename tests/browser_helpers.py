@@ -162,7 +162,10 @@ def book_pages(built_html: pathlib.Path) -> list[str]:
 LOAD_FACTS = """async () => {
     const lazy = Array.from(document.querySelectorAll('img[loading="lazy"]'));
     for (const img of lazy) img.loading = 'eager';
-    await Promise.all(lazy.map(img => img.decode().catch(() => null)));
+    await Promise.all(lazy.map(img => img.complete ? null : new Promise(done => {
+        img.addEventListener('load', done);
+        img.addEventListener('error', done);
+    })));
     const facts = {
         theme: document.documentElement.dataset.theme,
         math: document.querySelectorAll('mjx-container').length,

@@ -270,3 +270,18 @@ def test_no_word_of_the_pdf_lies_outside_the_text_box(pdf):
             if float(x0) < left - 1 or float(x1) > width - right + 1:
                 outside.append((k + 1, word, round(float(x0)), round(float(x1))))
     assert not outside, f"words outside the text box (page, word, x from, x to in pt): {outside[:20]}"
+
+
+def test_every_figure_is_printed(pdf, built_html):
+    """The pages load their figures lazily (book_pages.lazy_figures); the printer must not leave
+    one out. poppler's pdfimages lists every image drawn on every page: at least one per figure
+    of the pages in the table of contents."""
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text(encoding="utf-8"))
+    docs = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    figures = sum(len(re.findall(r'<img\b[^>]*\bsrc="[^"]*_images/', (built_html / f"{doc}.html").read_text(
+        encoding="utf-8"))) for doc in docs)
+    pdfimages = shutil.which("pdfimages")
+    assert pdfimages, "pdfimages is missing (poppler-utils: `make chromium` installs it)"
+    listed = subprocess.run([pdfimages, "-list", str(PDF)], capture_output=True, text=True, check=True).stdout
+    drawn = sum(1 for line in listed.splitlines()[2:] if line.split() and line.split()[2] == "image")
+    assert figures > 20 and drawn >= figures, f"{drawn} images drawn in the PDF for {figures} figures"
