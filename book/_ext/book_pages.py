@@ -380,7 +380,6 @@ def subset_icon_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> list[str]:
 # they were; which of them each merged sheet replaces is written beside the doctrees
 # (``MERGED_INDEX``) for tests/test_theme_css.py, which compares every element's computed style
 # under the merged sheet and under the original ones.
-THEME_CSS = ICON_CSS
 MERGED_DIR = "_static/styles"
 MERGED_PREFIX = "book-sheets-"
 MERGED_INDEX = "merged-stylesheets.json"
