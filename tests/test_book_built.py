@@ -311,3 +311,30 @@ def test_the_first_paint_waits_for_one_style_sheet_and_no_script_or_figure(built
         if eager:
             wrong.append(f"{name}: figures fetched before the first paint: {eager[:2]}")
     assert not wrong, "\n".join(wrong)
+
+
+HEADER_WIDTHS = """() => Array.from(document.querySelectorAll(
+    '.bd-header-article .header-article-items__start > *, .bd-header-article .article-header-buttons > *'))
+    .filter(e => e.offsetParent !== null).map(e => Math.round(e.getBoundingClientRect().width))"""
+
+
+def test_the_header_does_not_move_when_the_icon_font_arrives(browser, book_server):
+    """book.css: the header's icon buttons are as wide before Font Awesome's font has loaded (the
+    browser draws a fallback character then) as after, so the header does not shift after the
+    first paint. Chapter 4 of both editions at a phone's width, once with the fonts and once with
+    every font request refused."""
+    for edition in ("", "zh/"):
+        widths = []
+        for refuse_fonts in (False, True):
+            context, page = offline_context(browser, book_server, width=390, height=844)
+            try:
+                if refuse_fonts:
+                    context.route("**/*.woff*", lambda r: r.abort())
+                page.goto(f"{book_server}/{edition}chapters/04_scaling.html", wait_until="load")
+                page.evaluate("document.fonts.ready")
+                widths.append(page.evaluate(HEADER_WIDTHS))
+            finally:
+                context.close()
+        assert len(widths[0]) >= 6, (edition, widths[0])
+        assert widths[0] == widths[1], (
+            f"{edition or 'en/'}: header buttons with the icon font {widths[0]}, without it {widths[1]}")
