@@ -338,3 +338,49 @@ def test_the_header_does_not_move_when_the_icon_font_arrives(browser, book_serve
         assert len(widths[0]) >= 6, (edition, widths[0])
         assert widths[0] == widths[1], (
             f"{edition or 'en/'}: header buttons with the icon font {widths[0]}, without it {widths[1]}")
+
+
+MENU = ".dropdown-download-buttons"
+MENU_STATE = f"""() => [typeof window.bootstrap,
+    !!document.querySelector('{MENU} .dropdown-menu.show'),
+    document.querySelector('{MENU} button.dropdown-toggle').getAttribute('aria-expanded'),
+    window.bootstrap ? document.querySelectorAll('[data-bs-toggle="tooltip"]').length : -1,
+    window.bootstrap ? Array.from(document.querySelectorAll('[data-bs-toggle="tooltip"]'))
+        .filter(e => window.bootstrap.Tooltip.getInstance(e)).length : -1]"""
+
+
+def test_the_header_menus_work_though_bootstrap_loads_only_at_the_first_touch(browser, book_server):
+    """book_pages.touch_scripts and book.js: a chapter page does not load the theme's bootstrap.js
+    with the page (nothing requests it while nobody touches the page); the reader's first click
+    loads it and opens the download menu, Escape closes it, and every tooltip is set up. A menu
+    button clicked by a script before any pointer or key (no event that loads it first) opens once
+    bootstrap.js has loaded. Both editions, at a phone's width."""
+    for edition in ("", "zh/"):
+        context, page = offline_context(browser, book_server, width=390, height=844)
+        try:
+            asked = []
+            page.on("request", lambda r, asked=asked: "bootstrap.js" in r.url and asked.append(r.url))
+            page.goto(f"{book_server}/{edition}chapters/07_global_local.html", wait_until="load")
+            page.wait_for_timeout(1000)
+            before = page.evaluate(MENU_STATE)[:3]
+            assert before == ["undefined", False, "false"] and not asked, (edition, before, asked)
+            page.locator(f"{MENU} button.dropdown-toggle").click()
+            page.wait_for_function(f"!!document.querySelector('{MENU} .dropdown-menu.show')", timeout=5000)
+            kind, shown, expanded, tooltips, set_up = page.evaluate(MENU_STATE)
+            assert (kind, shown, expanded) == ("object", True, "true") and len(asked) == 1, (edition, asked)
+            assert tooltips >= 6 and set_up == tooltips, (edition, tooltips, set_up)
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(300)
+            assert page.evaluate(MENU_STATE)[1:3] == [False, "false"], edition
+            assert not page.sa_console_errors and not page.sa_failed, (page.sa_console_errors, page.sa_failed)
+        finally:
+            context.close()
+        context, page = offline_context(browser, book_server, width=390, height=844)
+        try:
+            page.goto(f"{book_server}/{edition}chapters/07_global_local.html", wait_until="load")
+            page.evaluate(f"document.querySelector('{MENU} button.dropdown-toggle').click()")
+            assert page.evaluate(MENU_STATE)[:2] == ["undefined", False], edition
+            page.wait_for_function(f"!!document.querySelector('{MENU} .dropdown-menu.show')", timeout=5000)
+            assert page.sa_console_errors == [], page.sa_console_errors
+        finally:
+            context.close()

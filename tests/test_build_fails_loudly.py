@@ -123,6 +123,59 @@ def test_the_themes_tab_stop_pass_is_found_once_and_taken_out(tmp_path):
         book_pages.drop_theme_tab_stops(scripts.parents[1])
 
 
+def test_the_themes_start_up_functions_each_get_a_task_of_their_own(tmp_path):
+    """book_pages.split_theme_start edits the theme's script as installed: its start-up helper is
+    found exactly once and made to schedule each function (setTimeout) instead of calling it at
+    once; the rewritten script still parses; a second run changes nothing; a script without the
+    helper fails loudly."""
+    import pydata_sphinx_theme
+
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    shipped = (pathlib.Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+               / "scripts" / "pydata-sphinx-theme.js").read_text(encoding="utf-8")
+    assert shipped.count(book_pages.THEME_READY) == 1
+    scripts = tmp_path / "_static" / "scripts"
+    scripts.mkdir(parents=True)
+    path = scripts / "pydata-sphinx-theme.js"
+    path.write_text(shipped, encoding="utf-8")
+    book_pages.split_theme_start(tmp_path)
+    once = path.read_text(encoding="utf-8")
+    assert book_pages.THEME_READY not in once and once.count(book_pages.THEME_READY_SPLIT) == 1
+    assert once.replace(book_pages.THEME_READY_SPLIT, book_pages.THEME_READY) == shipped
+    node = shutil.which("node")
+    if node:  # the edited script is still JavaScript
+        done = subprocess.run([node, "--check", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    book_pages.split_theme_start(tmp_path)
+    assert path.read_text(encoding="utf-8") == once
+    path.write_text("function e(e){e()}", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="found 0 times, expected once"):
+        book_pages.split_theme_start(tmp_path)
+
+
+def test_bootstrap_waits_for_the_reader_and_nothing_else_does():
+    """book_pages.touch_scripts: the theme's bootstrap.js becomes an inert script naming its file
+    (book.js loads it at the reader's first touch); every other script stays as it was, and a page
+    without book.js, which would never load it, keeps bootstrap.js as it was."""
+    spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
+    book_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_pages)
+    boot = '<script defer src="../_static/scripts/bootstrap.js?digest=55c2"></script>'
+    theme = '<script defer src="../_static/scripts/pydata-sphinx-theme.js?digest=55c2"></script>'
+    book = '<script defer src="../_static/book.js?v=1"></script>'
+    page = f"<head>{boot}\n{theme}\n{book}</head>"
+    out = book_pages.touch_scripts(page)
+    assert boot not in out and theme in out and book in out
+    inert = ('<script type="text/x-sa-on-touch" '
+             'data-src="../_static/scripts/bootstrap.js?digest=55c2"></script>')
+    assert inert in out
+    assert book_pages.touch_scripts(out) == out
+    alone = f"<head>{boot}\n{theme}</head>"
+    assert book_pages.touch_scripts(alone) == alone
+
+
 def test_an_explorers_states_move_into_a_file_of_their_own(tmp_path):
     """book_pages.move_explorer_states: each payload goes to _static/explorer-states/<key>.js
     (one file for two equal payloads), which sets window.saStates[key] to exactly the payload;
