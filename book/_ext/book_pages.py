@@ -656,21 +656,30 @@ THEME_TAB_STOPS = re.compile(
 THEME_TAB_STOPS_OFF = "0/* tab stops: book.js */}"
 
 
-def drop_theme_tab_stops(outdir: pathlib.Path) -> None:
-    """Take the theme's tab-stop pass out of its script (book.js makes the tab stops instead).
-    A theme whose script no longer has it, as this expects, fails the build: book.js's pass
-    would then run beside the theme's, or the theme may have moved the job elsewhere."""
+def _edit_theme_script(outdir: pathlib.Path, pattern: re.Pattern, replacement: str, done: str,
+                       what: str) -> None:
+    """Replace the one match of `pattern` in the theme's script by `replacement`, unless the
+    script already holds `done` (an incremental build). No match, or more than one, fails the
+    build, naming `what` the edit looks for: the theme's script is not the one it was written for."""
     path = outdir / THEME_JS
     if not path.is_file():
         return
     js = path.read_text(encoding="utf-8")
-    if THEME_TAB_STOPS_OFF in js:
+    if done in js:
         return
-    js, found = THEME_TAB_STOPS.subn(THEME_TAB_STOPS_OFF, js)
+    js, found = pattern.subn(replacement, js)
     if found != 1:
-        raise RuntimeError(f"{THEME_JS}: the theme's tab-stop pass (addTabStopsToScrollableElements) was "
-                           f"found {found} times, expected once: check book/_ext/book_pages.py and book.js")
+        raise RuntimeError(f"{THEME_JS}: {what} was found {found} times, expected once: "
+                           "check book/_ext/book_pages.py and book.js")
     path.write_text(js, encoding="utf-8")
+
+
+def drop_theme_tab_stops(outdir: pathlib.Path) -> None:
+    """Take the theme's tab-stop pass out of its script (book.js makes the tab stops instead).
+    A theme whose script no longer has it, as this expects, fails the build: book.js's pass
+    would then run beside the theme's, or the theme may have moved the job elsewhere."""
+    _edit_theme_script(outdir, THEME_TAB_STOPS, THEME_TAB_STOPS_OFF, THEME_TAB_STOPS_OFF,
+                       "the theme's tab-stop pass (addTabStopsToScrollableElements)")
 
 
 # The theme's script runs its start-up functions (the colour mode, the sidebar's scroll position,
@@ -689,16 +698,8 @@ THEME_READY_SPLIT = ('function e(e){"loading"!=document.readyState?setTimeout(e)
 def split_theme_start(outdir: pathlib.Path) -> None:
     """Give each of the theme script's start-up functions a task of its own (see above). A theme
     whose script has not the helper this expects fails the build, naming it."""
-    path = outdir / THEME_JS
-    if not path.is_file():
-        return
-    js = path.read_text(encoding="utf-8")
-    if THEME_READY_SPLIT in js:
-        return
-    if js.count(THEME_READY) != 1:
-        raise RuntimeError(f"{THEME_JS}: the theme's start-up helper ({THEME_READY[:40]}...) was found "
-                           f"{js.count(THEME_READY)} times, expected once: check book/_ext/book_pages.py")
-    path.write_text(js.replace(THEME_READY, THEME_READY_SPLIT), encoding="utf-8")
+    _edit_theme_script(outdir, re.compile(re.escape(THEME_READY)), THEME_READY_SPLIT, THEME_READY_SPLIT,
+                       f"the theme's start-up helper ({THEME_READY[:40]}...)")
 
 
 PYGMENTS_CSS = "_static/pygments.css"
