@@ -169,7 +169,11 @@ LOAD_FACTS = """async () => {
     const facts = {
         theme: document.documentElement.dataset.theme,
         math: document.querySelectorAll('mjx-container').length,
-        merror: document.querySelectorAll('mjx-merror').length,
+        merror: document.querySelectorAll('mjx-merror, g[data-mml-node="merror"]').length,
+        // a formula's glyphs are paths of the page's hidden SVG: each one it uses must be there
+        glyphless: Array.from(document.querySelectorAll('mjx-container use'))
+            .filter(u => !document.getElementById((u.getAttribute('href') || '').slice(1)))
+            .map(u => u.getAttribute('href')).slice(0, 5),
         images: document.images.length,
         broken: Array.from(document.images).filter(im => !im.complete || im.naturalWidth === 0)
             .map(im => im.src),

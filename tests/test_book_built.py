@@ -42,6 +42,7 @@ def test_every_page_loads_offline_with_math_figures_and_explorer_controls(built_
         if 'class="math' in (built_html / rel).read_text(encoding="utf-8"):
             assert facts["math"] > 0, f"{rel}: math not typeset"
             assert facts["merror"] == 0, f"{rel}: MathJax reported an error"
+            assert not facts["glyphless"], f"{rel}: glyphs the page does not hold: {facts['glyphless']}"
             n_math += 1
         assert not facts["broken"], f"{rel}: images that did not load: {facts['broken']}"
         n_images += facts["images"]
@@ -340,6 +341,35 @@ def test_the_header_does_not_move_when_the_icon_font_arrives(browser, book_serve
             f"{edition or 'en/'}: header buttons with the icon font {widths[0]}, without it {widths[1]}")
 
 
+HEADER_FIT = """() => ({width: innerWidth, page: document.documentElement.scrollWidth,
+    out: Array.from(document.querySelectorAll('.bd-header-article .btn'))
+        .map(b => b.getBoundingClientRect()).filter(r => r.width > 0)
+        .filter(r => r.left < 0 || r.right > innerWidth).length,
+    shown: Array.from(document.querySelectorAll('.bd-header-article .btn'))
+        .filter(b => b.getBoundingClientRect().width > 0).length})"""
+
+
+def test_the_header_fits_a_phone_screen(browser, book_server):
+    """book.css: on a phone every header button lies on the screen and the page does not scroll
+    sideways (at 390 px the Chinese edition's row of buttons was 399 px wide). Both editions at
+    390 and 320 px wide; the sidebar toggles, the language switch, search and the menus stay."""
+    for edition in ("", "zh/"):
+        for width in (390, 320):
+            context, page = offline_context(browser, book_server, width=width, height=800)
+            try:
+                page.goto(f"{book_server}/{edition}chapters/04_scaling.html", wait_until="load")
+                page.evaluate("document.fonts.ready")
+                fit = page.evaluate(HEADER_FIT)
+                kept = page.evaluate("""() => ['.primary-toggle', '.secondary-toggle', '.sa-language',
+                    '.search-button', '.dropdown-download-buttons .btn', '.dropdown-launch-buttons .btn']
+                    .filter(s => !(document.querySelector('.bd-header-article ' + s)
+                        ?.getBoundingClientRect().width > 0))""")
+            finally:
+                context.close()
+            assert fit["out"] == 0 and fit["page"] == width, (edition, width, fit)
+            assert not kept, f"{edition or 'en/'} at {width} px: header controls not shown: {kept}"
+
+
 MENU = ".dropdown-download-buttons"
 MENU_STATE = f"""() => [typeof window.bootstrap,
     !!document.querySelector('{MENU} .dropdown-menu.show'),
@@ -349,25 +379,35 @@ MENU_STATE = f"""() => [typeof window.bootstrap,
         .filter(e => window.bootstrap.Tooltip.getInstance(e)).length : -1]"""
 
 
+COPY_BUTTONS = """() => [document.querySelectorAll('.copybtn').length,
+                         document.querySelectorAll('div.highlight pre').length]"""
+ON_TOUCH = ("bootstrap.js", "clipboard.min.js", "copybutton.js")
+
+
 def test_the_header_menus_work_though_bootstrap_loads_only_at_the_first_touch(browser, book_server):
-    """book_pages.touch_scripts and book.js: a chapter page does not load the theme's bootstrap.js
-    with the page (nothing requests it while nobody touches the page); the reader's first click
-    loads it and opens the download menu, Escape closes it, and every tooltip is set up. A menu
+    """book_pages.touch_scripts and book.js: a chapter page does not load the theme's bootstrap.js,
+    nor copybutton.js and clipboard.min.js, with the page (nothing requests them while nobody
+    touches the page); the reader's first click loads them and opens the download menu, Escape
+    closes it, every tooltip is set up and every code block has its copy button. A menu
     button clicked by a script before any pointer or key (no event that loads it first) opens once
     bootstrap.js has loaded. Both editions, at a phone's width."""
     for edition in ("", "zh/"):
         context, page = offline_context(browser, book_server, width=390, height=844)
         try:
             asked = []
-            page.on("request", lambda r, asked=asked: "bootstrap.js" in r.url and asked.append(r.url))
+            page.on("request", lambda r, a=asked: any(n in r.url for n in ON_TOUCH) and a.append(r.url))
             page.goto(f"{book_server}/{edition}chapters/07_global_local.html", wait_until="load")
             page.wait_for_timeout(1000)
             before = page.evaluate(MENU_STATE)[:3]
             assert before == ["undefined", False, "false"] and not asked, (edition, before, asked)
+            assert page.evaluate(COPY_BUTTONS)[0] == 0, edition
             page.locator(f"{MENU} button.dropdown-toggle").click()
             page.wait_for_function(f"!!document.querySelector('{MENU} .dropdown-menu.show')", timeout=5000)
             kind, shown, expanded, tooltips, set_up = page.evaluate(MENU_STATE)
-            assert (kind, shown, expanded) == ("object", True, "true") and len(asked) == 1, (edition, asked)
+            assert (kind, shown, expanded) == ("object", True, "true") and len(asked) == 3, (edition, asked)
+            # the copy buttons came with the same touch: one on every code block, ClipboardJS there
+            page.wait_for_function(f"(([b, c]) => b > 0 && b === c)({COPY_BUTTONS}())", timeout=5000)
+            assert page.evaluate("typeof window.ClipboardJS") == "function", edition
             assert tooltips >= 6 and set_up == tooltips, (edition, tooltips, set_up)
             page.keyboard.press("Escape")
             page.wait_for_timeout(300)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -49,7 +50,8 @@ def test_a_notebook_error_fails_the_build_and_shows_the_traceback(tmp_path):
 def test_a_tex_error_fails_the_build_and_names_the_formula():
     """The maths is typeset at build time (book/_ext/book_pages.py, MathJax in Node): a formula
     MathJax cannot typeset, or a macro TeX does not know, stops the build and is named; a good
-    formula comes out as MathJax's CommonHTML with its MathML for screen readers."""
+    formula comes out as MathJax's SVG with its MathML for screen readers, its glyphs drawn from
+    the page's one hidden SVG of paths."""
     spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
     book_pages = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(book_pages)
@@ -59,14 +61,25 @@ def test_a_tex_error_fails_the_build_and_names_the_formula():
         math = f'<span class="math notranslate nohighlight">\\({tex}\\)</span>'
         return f"{head}<p>Scores {math}.</p></body></html>"
 
-    good = book_pages.prerender_math({"a.html": page(r"QK^\top / \sqrt{d_k} &lt; 1")}, {"a.html": "f"})
+    good = book_pages.prerender_math({"a.html": page(r"QK^\top / \sqrt{d_k} &lt; 1")})
     html = good["a.html"]
     assert "<mjx-container" in html and "<mjx-assistive-mml" in html and "<msqrt>" in html, html[:500]
     assert "window.MathJax" not in html and '<style id="sa-math">' in html
+    # every glyph a formula uses is a path of the page's hidden SVG, written once, before it
+    glyphs = re.search(r'<body><svg id="sa-math-glyphs" style="display: none;" aria-hidden="true">'
+                       r'<defs>(.*?)</defs></svg>', html)
+    assert glyphs, html[:800]
+    defined = re.findall(r'<path id="([^"]+)"', glyphs[1])
+    used = re.findall(r'<use href="#([^"]+)"', html)
+    assert used and set(used) == set(defined) and len(defined) == len(set(defined)), (used, defined)
+    # written compactly: no attribute only MathJax's scripts read, no bare group
+    body = html.split("</head>")[1]
+    assert "data-mml-node" not in body and "data-c=" not in body and "xlink" not in body
+    assert "<g>" not in body
     bad = [(r"\frac{1}{2", "Missing close brace"), (r"\softmaxx(x)", "Undefined control sequence")]
     for tex, message in bad:
         with pytest.raises(book_pages.MathError, match=message) as failure:
-            book_pages.prerender_math({"b.html": page(tex)}, {"b.html": "f"})
+            book_pages.prerender_math({"b.html": page(tex)})
         assert "b.html" in str(failure.value) and tex in str(failure.value).replace("\\\\", "\\")
 
 
@@ -156,21 +169,26 @@ def test_the_themes_start_up_functions_each_get_a_task_of_their_own(tmp_path):
 
 
 def test_bootstrap_waits_for_the_reader_and_nothing_else_does():
-    """book_pages.touch_scripts: the theme's bootstrap.js becomes an inert script naming its file
-    (book.js loads it at the reader's first touch); every other script stays as it was, and a page
-    without book.js, which would never load it, keeps bootstrap.js as it was."""
+    """book_pages.touch_scripts: the theme's bootstrap.js, copybutton.js and clipboard.min.js become
+    inert scripts naming their files (book.js loads them at the reader's first touch); every other
+    script stays as it was, and a page without book.js, which would never load them, keeps
+    bootstrap.js as it was."""
     spec = importlib.util.spec_from_file_location("book_pages", ROOT / "book" / "_ext" / "book_pages.py")
     book_pages = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(book_pages)
     boot = '<script defer src="../_static/scripts/bootstrap.js?digest=55c2"></script>'
     theme = '<script defer src="../_static/scripts/pydata-sphinx-theme.js?digest=55c2"></script>'
     book = '<script defer src="../_static/book.js?v=1"></script>'
-    page = f"<head>{boot}\n{theme}\n{book}</head>"
+    clip = '<script defer src="../_static/clipboard.min.js?v=a789"></script>'
+    copy = '<script defer src="../_static/copybutton.js?v=f281"></script>'
+    page = f"<head>{boot}\n{theme}\n{clip}\n{copy}\n{book}</head>"
     out = book_pages.touch_scripts(page)
-    assert boot not in out and theme in out and book in out
-    inert = ('<script type="text/x-sa-on-touch" '
-             'data-src="../_static/scripts/bootstrap.js?digest=55c2"></script>')
-    assert inert in out
+    assert boot not in out and clip not in out and copy not in out and theme in out and book in out
+    inert = [f'<script type="text/x-sa-on-touch" data-src="../_static/{name}"></script>'
+             for name in ("scripts/bootstrap.js?digest=55c2", "clipboard.min.js?v=a789",
+                          "copybutton.js?v=f281")]
+    assert all(tag in out for tag in inert), out
+    assert out.index(inert[1]) < out.index(inert[2])  # book.js loads them in this order
     assert book_pages.touch_scripts(out) == out
     alone = f"<head>{boot}\n{theme}</head>"
     assert book_pages.touch_scripts(alone) == alone
@@ -207,7 +225,6 @@ def test_code_tokens_coloured_like_plain_text_lose_their_spans_and_keep_their_co
     code cells only (an output's block keeps everything) and keeps the text; plain_code_css gives
     the code block that colour once, however often it runs."""
     import html
-    import re
 
     from pygments.formatters import HtmlFormatter
 

@@ -20,8 +20,9 @@
   (``inline_options``); figures are fetched when they near the screen (``lazy_figures``).
 - The maths is typeset at build time (``prerender_math``): MathJax 3 (the vendored npm package)
   runs once per build in Node (``scripts/prerender_math.cjs``) and writes every formula into its
-  page as CommonHTML, with its MathML for screen readers and one style sheet per page; the pages
-  then load no MathJax. A TeX error fails the build.
+  page as SVG, with its MathML for screen readers; each page holds its formulas' glyphs once, as
+  paths in one hidden SVG. The pages load no MathJax and no math font, and lay out one element
+  per formula where CommonHTML output needed several per character. A TeX error fails the build.
 - A printed line stays one line. MyST-NB's ``nb_merge_streams`` joins a cell's stream chunks
   with a newline after each, but the kernel cuts its chunks wherever it happened to flush (a
   busy machine can flush in the middle of a ``print``), so a line could come out as two.
@@ -184,7 +185,6 @@ MATH = re.compile(r'<(?P<tag>span|div) class="math notranslate nohighlight"(?P<a
 # What loads MathJax in the browser: its configuration and its script (only on pages with maths).
 MATHJAX_SCRIPTS = re.compile(r'\s*<script>window\.MathJax = .*?</script>'
                              r'|\s*<script[^>]*src="[^"]*/mathjax/tex-[a-z-]+\.js[^"]*"></script>')
-FONTS = "_static/vendor/mathjax/output/chtml/fonts/woff-v2"  # MathJax's own fonts, in the book
 PRERENDER = ROOT / "scripts" / "prerender_math.cjs"
 
 
@@ -201,35 +201,24 @@ def _tex(match) -> tuple[str, bool]:
     return tex.strip(), display
 
 
-# In a browser MathJax scales each formula so that its x-height matches the text around it
-# (matchFontHeight: 127 % in this theme's body text, with the fonts of the machine that measured
-# it). Node has no fonts to measure; CSS does the same where the page is read: a font size of
-# one x-height of the surrounding text over the x-height of MathJax's TeX fonts (0.442 em).
-SCALE = 'mjx-container[jax="CHTML"]{font-size:calc(1ex / 0.442)}'
-
-
-def _css(css: str, fonts: str) -> str:
-    """MathJax's style sheet for a page, compact, its fonts at `fonts` (relative to the page).
-    The glyphs' boxes are sized by the sheet itself (each character's padding), not by the font,
-    so the text can be shown at once in a fallback font (font-display: swap) with no shift."""
+def _css(css: str) -> str:
+    """MathJax's style sheet for its SVG output, compact."""
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    css = re.sub(r"\s*([{}])\s*", r"\1", re.sub(r";\s+", ";", re.sub(r"\s+", " ", css)))
-    css = css.replace("@font-face{", "@font-face{font-display:swap;")
-    return css.replace("@@FONTS@@", fonts).strip() + SCALE
+    return re.sub(r"\s*([{}])\s*", r"\1", re.sub(r";\s+", ";", re.sub(r"\s+", " ", css))).strip()
 
 
-def prerender_math(pages: dict[str, str], fonts: dict[str, str]) -> dict[str, str]:
+def prerender_math(pages: dict[str, str]) -> dict[str, str]:
     """Typeset the maths of every page ({name: html}) with MathJax in one Node process.
 
-    `fonts` gives, per page, the address of MathJax's fonts relative to it. Returns the pages
-    whose maths changed, typeset, each with its style sheet and without MathJax's scripts.
-    Raises MathError, naming every formula that does not typeset."""
+    Returns the pages whose maths changed: each formula as SVG (its glyphs drawn from one hidden
+    <svg> of paths at the top of the page's body), with MathJax's style sheet for SVG output and
+    without MathJax's scripts. Raises MathError, naming every formula that does not typeset."""
     names = [name for name, text in pages.items() if MATH.search(text)]
     out = {name: MATHJAX_SCRIPTS.sub("", text) for name, text in pages.items()
            if name not in names and MATHJAX_SCRIPTS.search(text)}
     if not names:
         return out
-    request = {"fontURL": "@@FONTS@@", "pages": [[_tex(m) for m in MATH.finditer(pages[n])] for n in names]}
+    request = {"pages": [[_tex(m) for m in MATH.finditer(pages[n])] for n in names]}
     node = shutil.which("node")
     if node is None:
         raise MathError("the maths is typeset at build time with Node (scripts/prerender_math.cjs): "
@@ -257,54 +246,22 @@ def prerender_math(pages: dict[str, str], fonts: dict[str, str]) -> dict[str, st
         if left:
             raise MathError(f"{name}: {left} formulas are not in a form book_pages.MATH reads")
         text = MATHJAX_SCRIPTS.sub("", text)
-        style = f'<style id="sa-math">{_css(typeset["css"], fonts[name])}</style>'
+        body = BODY.search(text)
+        if body is None:
+            raise MathError(f"{name}: no <body> to put the formulas' glyphs in")
+        text = text[:body.end()] + typeset["glyphs"] + text[body.end():]
+        style = f'<style id="sa-math">{_css(typeset["css"])}</style>'
         out[name] = text.replace("</head>", f"    {style}\n  </head>", 1)
     return out
 
 
-# MathJax's fonts hold every TeX glyph (the main font 34 kB, AMS 41 kB); the book uses a few
-# hundred characters. A CommonHTML glyph is always drawn from its style rule's `content`, so the
-# characters of every page's style sheet are all a font must hold: each build writes subsets of
-# MathJax's fonts with those characters and points the pages' @font-face rules at them.
-MATH_STYLE = re.compile(r'(<style id="sa-math">)(.*?)(</style>)', re.S)
-CSS_CONTENT = re.compile(r'content:\s*"((?:\\[0-9A-Fa-f]{1,6} ?|\\.|[^"\\])*)"')
-CSS_ESCAPE = re.compile(r"\\([0-9A-Fa-f]{1,6}) ?|\\(.)")
-MATH_FONT_URL = re.compile(r'/(MathJax_(?!Zero)[A-Za-z0-9-]+)\.woff"')
+BODY = re.compile(r"<body[^>]*>")
 
 
 def _subset_options(subset):
     options = subset.Options()
     options.drop_tables += ["FFTM"]  # FontForge's timestamps, which fontTools cannot subset
     return options
-
-
-def subset_math_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> dict[str, str]:
-    """Write subsets of MathJax's fonts with the characters the pages' maths uses; returns the
-    pages with their style sheets pointing at them (unchanged if no page has maths)."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    sheets = [m[2] for text in pages.values() for m in MATH_STYLE.finditer(text)]
-    if not sheets:
-        return pages
-    codepoints = set()
-    for css in sheets:
-        for content in CSS_CONTENT.findall(css):
-            text = CSS_ESCAPE.sub(lambda e: chr(int(e[1], 16)) if e[1] else e[2], content)
-            codepoints |= {ord(c) for c in text}
-    folder = outdir / FONTS
-    for name in sorted({m for css in sheets for m in MATH_FONT_URL.findall(css)}):
-        font = TTFont(folder / f"{name}.woff")
-        subsetter = subset.Subsetter(_subset_options(subset))
-        subsetter.populate(unicodes=codepoints)
-        subsetter.subset(font)
-        font.flavor = "woff"
-        font.save(folder / f"{name}.subset.woff")
-
-    def point(match):
-        return match[1] + MATH_FONT_URL.sub(r'/\1.subset.woff"', match[2]) + match[3]
-
-    return {name: MATH_STYLE.sub(point, text) for name, text in pages.items()}
 
 
 # The theme draws its icons with the Font Awesome fonts (solid 156 kB, brands 118 kB, regular
@@ -594,12 +551,15 @@ def lazy_figures(page: str) -> str:
 # Scripts a page needs only once a reader touches it. bootstrap.js runs the theme's header menus,
 # its tooltips and its back-to-top button; loaded with the page it was one task of about 50 ms on a
 # long chapter (the CPU unthrottled; four times that on Lighthouse's phone), after the first paint.
-# It becomes an inert <script type="text/x-sa-on-touch" data-src=...>, which book.js loads at the
+# copybutton.js (with clipboard.min.js, which it uses) puts a copy button on every code block, one
+# task of 17-29 ms on chapter 4 (unthrottled); the button shows when a pointer is over the block or
+# a key has focused it, after a touch in any case. Each becomes an inert
+# <script type="text/x-sa-on-touch" data-src=...>, which book.js loads, in this order, at the
 # reader's first pointer, key, focus, scroll or touch (and a menu clicked before then opens once it
-# has loaded). A page without book.js keeps the script as it was.
-ON_TOUCH = ("bootstrap.js",)
+# has loaded). A page without book.js keeps its scripts as they were.
+ON_TOUCH = ("bootstrap.js", "clipboard.min.js", "copybutton.js")
 ON_TOUCH_SCRIPT = re.compile(
-    r'<script defer src="(?P<src>[^"]*_static/scripts/(?P<name>[a-z.-]+\.js)[^"]*)"></script>')
+    r'<script defer src="(?P<src>[^"]*_static/(?:scripts/)?(?P<name>[a-z.-]+\.js)[^"]*)"></script>')
 
 
 def touch_scripts(page: str) -> str:
@@ -762,9 +722,7 @@ def _lighten_pages(app, exception):
     outdir = pathlib.Path(app.outdir)
     paths = [p for p in outdir.rglob("*.html") if "_static" not in p.parts]
     pages = {p.relative_to(outdir).as_posix(): p.read_text(encoding="utf-8") for p in paths}
-    fonts = {name: os.path.relpath(outdir / FONTS, (outdir / name).parent).replace(os.sep, "/")
-             for name in pages}
-    typeset = subset_math_fonts(outdir, {**pages, **prerender_math(pages, fonts)})
+    typeset = {**pages, **prerender_math(pages)}
     plain = plain_code_css(outdir)
     light = {}
     for name, text in typeset.items():

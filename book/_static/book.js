@@ -38,10 +38,11 @@
 
   // Scripts the page needs only once a reader touches it: bootstrap.js (the theme's header menus,
   // its tooltips and its back-to-top button; 81 kB, and 50 ms of one task on this book's longest
-  // pages with the CPU unthrottled) is written into the page at build as
-  // <script type="text/x-sa-on-touch" data-src="..."> (book_pages.touch_scripts), and loaded at the
-  // reader's first pointer, key, focus, scroll or touch. A menu button clicked before it has
-  // loaded opens once it has.
+  // pages with the CPU unthrottled) and copybutton.js with clipboard.min.js (a copy button on every
+  // code block) are written into the page at build as
+  // <script type="text/x-sa-on-touch" data-src="..."> (book_pages.touch_scripts), and loaded, in
+  // their order, at the reader's first pointer, key, focus, scroll or touch. A menu button clicked
+  // before bootstrap.js has loaded opens once it has.
   (function () {
     var waiting = Array.prototype.slice.call(document.querySelectorAll('script[type="text/x-sa-on-touch"]'));
     if (!waiting.length) { return; }
@@ -57,6 +58,7 @@
       waiting.forEach(function (tag) {
         var script = document.createElement("script");
         script.src = tag.getAttribute("data-src");
+        script.async = false;  // run in the page's order: copybutton.js uses clipboard.min.js
         script.onload = script.onerror = function () {
           left -= 1;
           if (!left && pending && window.bootstrap) {
