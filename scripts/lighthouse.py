@@ -75,8 +75,9 @@ def serve(folder: pathlib.Path):
     return browser.serve(folder, handler=GzipHandler)
 
 
-def audit(url: str) -> dict:
-    """Run Lighthouse on one URL; return its scores, metrics, bytes and console errors."""
+def audit(url: str, categories: tuple[str, ...] = CATEGORIES) -> dict:
+    """Run Lighthouse on one URL; return its scores (of `categories`), metrics, bytes and console
+    errors (these only with best practices, whose audit reads them)."""
     if not LIGHTHOUSE.exists():
         raise SystemExit(f"{LIGHTHOUSE} is missing: `make setup` installs it (npm ci)")
     try:
@@ -87,7 +88,7 @@ def audit(url: str) -> dict:
         report = pathlib.Path(tmp) / "report.json"
         done = subprocess.run(
             [str(LIGHTHOUSE), url, "--output=json", f"--output-path={report}", "--quiet",
-             f"--only-categories={','.join(CATEGORIES)}", f"--chrome-flags={CHROME_FLAGS}",
+             f"--only-categories={','.join(categories)}", f"--chrome-flags={CHROME_FLAGS}",
              # what no score reads and costs seconds on a long page: the whole page's screenshot,
              # and the back/forward-cache test (a second navigation; weight 0 in performance)
              "--disable-full-page-screenshot", "--skip-audits=bf-cache"],
@@ -103,10 +104,11 @@ def audit(url: str) -> dict:
     audits = data["audits"]
     failed = {key: a["title"] for key, a in audits.items()
               if a.get("score") is not None and a["score"] < 1 and a.get("scoreDisplayMode") == "binary"}
-    errors = [item.get("description", "") for item in audits["errors-in-console"]["details"].get("items", [])]
+    console = audits.get("errors-in-console", {}).get("details", {})
+    errors = [item.get("description", "") for item in console.get("items", [])]
     return {
         "url": url,
-        **{c: round(100 * data["categories"][c]["score"]) for c in CATEGORIES},
+        **{c: round(100 * data["categories"][c]["score"]) for c in categories},
         "fcp_ms": audits["first-contentful-paint"]["numericValue"],
         "lcp_ms": audits["largest-contentful-paint"]["numericValue"],
         "tbt_ms": audits["total-blocking-time"]["numericValue"],
@@ -118,22 +120,28 @@ def audit(url: str) -> dict:
     }
 
 
-def median_run(runs: list[dict]) -> dict:
-    """The run Lighthouse itself calls the median of several (core/lib/median-run.js,
-    computeMedianRun): the one closest to the median First Contentful Paint and the median Time to
-    Interactive, the earliest and the latest moment of the load, rather than the median of one
-    score, which can still be an outlier at either end. Lighthouse's documentation
-    (docs/variability.md) advises several runs and this median for numbers that vary."""
-    if not runs:
-        raise ValueError("median_run: no runs")
+PERFORMANCE = ("performance", "fcp_ms", "lcp_ms", "tbt_ms", "cls", "tti_ms", "bytes")
 
-    def median(values):
-        values = sorted(values)
-        middle = len(values) // 2
-        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
-    fcp, tti = median([r["fcp_ms"] for r in runs]), median([r["tti_ms"] for r in runs])
-    return min(runs, key=lambda r: (fcp - r["fcp_ms"]) ** 2 + (tti - r["tti_ms"]) ** 2)
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    if not values:
+        raise ValueError("median: no values")
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def judged(full: dict, others: list[dict]) -> dict:
+    """A page's result from one full run (every category) and more runs of performance alone.
+    Performance and each of its metrics are the median over all the runs, as Lighthouse's
+    documentation advises for thresholds of failure ("use aggregate values like the median ...
+    instead of single test results"; "the median Lighthouse score of 5 runs is twice as stable as
+    1 run", docs/variability.md). Accessibility, best practices, SEO, the console errors and the
+    failed audits are the full run's: they are read from the page as it stands once loaded and do
+    not vary with the machine's speed, so a performance-only run skips the gatherers that cost most
+    of a full one (the accessibility scan, font sizes, links)."""
+    runs = [full, *others]
+    return {**full, **{key: median([r[key] for r in runs]) for key in PERFORMANCE}, "runs": len(runs)}
 
 
 def misses(result: dict) -> list[str]:
@@ -159,7 +167,7 @@ def table(results: list[dict]) -> str:
     rows = [head]
     for r in results:
         page = r["url"].split("/", 3)[-1]
-        rows.append(f"{page:44s} {r['performance']:4d} {r['accessibility']:4d} {r['best-practices']:4d} "
+        rows.append(f"{page:44s} {r['performance']:4.0f} {r['accessibility']:4d} {r['best-practices']:4d} "
                     f"{r['seo']:4d} {r['fcp_ms'] / 1000:6.1f} {r['lcp_ms'] / 1000:6.1f} {r['tbt_ms']:7.0f} "
                     f"{r['cls']:6.3f} {r['bytes'] / 1000:8.0f}")
     return "\n".join(rows)
