@@ -303,7 +303,7 @@ def test_the_first_paint_waits_for_one_style_sheet_and_no_script_or_figure(built
         sheets = re.findall(r'<link\b[^>]*\brel="stylesheet"[^>]*>', head)
         if len(sheets) != 1 or "book-sheets-" not in sheets[0]:
             wrong.append(f"{name}: {len(sheets)} style sheets: {sheets[:3]}")
-        blocking = [tag for tag in re.findall(r"<script\b[^>]*\bsrc=[^>]*>", head)
+        blocking = [tag for tag in re.findall(r"<script\b[^>]*\ssrc=[^>]*>", head)  # not data-src
                     if not re.search(r"\b(defer|async)\b", tag)]
         if blocking:
             wrong.append(f"{name}: scripts that stop the parser: {blocking}")
@@ -341,18 +341,23 @@ def test_the_header_does_not_move_when_the_icon_font_arrives(browser, book_serve
             f"{edition or 'en/'}: header buttons with the icon font {widths[0]}, without it {widths[1]}")
 
 
-HEADER_FIT = """() => ({width: innerWidth, page: document.documentElement.scrollWidth,
-    out: Array.from(document.querySelectorAll('.bd-header-article .btn'))
-        .map(b => b.getBoundingClientRect()).filter(r => r.width > 0)
-        .filter(r => r.left < 0 || r.right > innerWidth).length,
-    shown: Array.from(document.querySelectorAll('.bd-header-article .btn'))
-        .filter(b => b.getBoundingClientRect().width > 0).length})"""
+HEADER_FIT = """() => {
+    const boxes = Array.from(document.querySelectorAll(
+        '.bd-header-article .primary-toggle, .article-header-buttons > .btn, ' +
+        '.article-header-buttons > .dropdown > .btn'))
+        .map(b => b.getBoundingClientRect()).filter(r => r.width > 0);
+    const middles = boxes.map(r => r.top + r.height / 2);
+    return {width: innerWidth, page: document.documentElement.scrollWidth, shown: boxes.length,
+            out: boxes.filter(r => r.left < 0 || r.right > innerWidth).length,
+            rows: Math.max(...middles) - Math.min(...middles) > 4 ? 'more than one' : 'one',
+            small: boxes.filter(r => r.width < 24 || r.height < 24).length}; }"""
 
 
 def test_the_header_fits_a_phone_screen(browser, book_server):
     """book.css: on a phone every header button lies on the screen and the page does not scroll
-    sideways (at 390 px the Chinese edition's row of buttons was 399 px wide). Both editions at
-    390 and 320 px wide; the sidebar toggles, the language switch, search and the menus stay."""
+    sideways (at 390 px the Chinese edition's row of buttons was 399 px wide), in one row, each at
+    least 24 px each way (WCAG 2.2's target size). Both editions at 390 and 320 px wide; the
+    sidebar toggles, the language switch, search and the menus stay."""
     for edition in ("", "zh/"):
         for width in (390, 320):
             context, page = offline_context(browser, book_server, width=width, height=800)
@@ -366,7 +371,8 @@ def test_the_header_fits_a_phone_screen(browser, book_server):
                         ?.getBoundingClientRect().width > 0))""")
             finally:
                 context.close()
-            assert fit["out"] == 0 and fit["page"] == width, (edition, width, fit)
+            assert fit["out"] == 0 and fit["page"] == width and fit["rows"] == "one", (edition, width, fit)
+            assert fit["small"] == 0 and fit["shown"] >= 7, (edition, width, fit)
             assert not kept, f"{edition or 'en/'} at {width} px: header controls not shown: {kept}"
 
 
@@ -406,7 +412,7 @@ def test_the_header_menus_work_though_bootstrap_loads_only_at_the_first_touch(br
             kind, shown, expanded, tooltips, set_up = page.evaluate(MENU_STATE)
             assert (kind, shown, expanded) == ("object", True, "true") and len(asked) == 3, (edition, asked)
             # the copy buttons came with the same touch: one on every code block, ClipboardJS there
-            page.wait_for_function(f"(([b, c]) => b > 0 && b === c)({COPY_BUTTONS}())", timeout=5000)
+            page.wait_for_function(f"(([b, c]) => b > 0 && b === c)(({COPY_BUTTONS})())", timeout=5000)
             assert page.evaluate("typeof window.ClipboardJS") == "function", edition
             assert tooltips >= 6 and set_up == tooltips, (edition, tooltips, set_up)
             page.keyboard.press("Escape")

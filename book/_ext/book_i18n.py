@@ -189,25 +189,33 @@ def _alternate(app, pagename, templatename, context, doctree):
 DESCRIPTION_LENGTH = 160  # characters, about what a search result shows
 
 
-# The pages Sphinx writes without a source (no opening paragraph to describe them), per language.
+# The pages Sphinx writes without a source (no opening paragraph to describe them), and the
+# bibliography (its Chinese opening sentence is shorter than a description's 40 characters, so the
+# first reference, in the language of the work cited, would be taken), per language.
 GENERATED_DESCRIPTIONS = {
     "en": {"genindex": "The index of Seeing Attention, an interactive book on attention and the "
                        "Transformer: every term of its glossary, in English and in Chinese.",
            "search": "Search the text of Seeing Attention, an interactive book on attention and the "
-                     "Transformer, in the page itself, with no connection needed."},
+                     "Transformer, in the page itself, with no connection needed.",
+           "book/bibliography": "Every work that Seeing Attention, an interactive book on attention "
+                                "and the Transformer, cites, in one list; each chapter's citations "
+                                "link here."},
     "zh_CN": {"genindex": "《看见注意力》的索引：这本讲注意力机制与 Transformer 的交互式教材的"
                           "全部术语表词条，中英对照。",
               "search": "在《看见注意力》全书中搜索。这本讲注意力机制与 Transformer 的交互式教材，"
-                        "搜索就在页面里完成，无须联网。"},
+                        "搜索就在页面里完成，无须联网。",
+              "book/bibliography": "《看见注意力》这本讲注意力机制与 Transformer 的交互式教材所引用的"
+                                   "全部文献，集中在这一页；各章的引文都链接到这里。"},
 }
 
 
 def _description(app, pagename, templatename, context, doctree):
     """<meta name="description">: the page's first paragraph of plain prose (no maths, no code), in
     the page's language, cut at a word (or, in Chinese, a character) before DESCRIPTION_LENGTH.
-    The index and the search page, which have no source, get a fixed one (GENERATED_DESCRIPTIONS)."""
-    if doctree is None:
-        text = GENERATED_DESCRIPTIONS.get(app.config.language or "en", {}).get(pagename)
+    The index, the search page and the bibliography get a fixed one (GENERATED_DESCRIPTIONS)."""
+    fixed = GENERATED_DESCRIPTIONS.get(app.config.language or "en", {}).get(pagename)
+    if doctree is None or fixed:
+        text = fixed
         if text:
             from html import escape
 
