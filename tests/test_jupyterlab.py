@@ -111,7 +111,11 @@ def lab(tmp_path_factory):
         pytest.fail("JupyterLab did not start:\n" + (base / "lab.log").read_text())
     yield url
     server.terminate()
-    server.wait(timeout=30)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # a server slow to stop (a busy machine) is stopped, not a failure
+        server.kill()
+        server.wait(timeout=30)
     log.close()
 
 
