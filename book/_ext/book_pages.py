@@ -331,7 +331,7 @@ def subset_icon_fonts(outdir: pathlib.Path, pages: dict[str, str]) -> list[str]:
 # book's own (``UNPRUNED_SHEETS``) keeps a rule only if every class and id its selector needs
 # (outside :not(), :is(), :has() and attribute brackets, where an absent class can still match)
 # is a word of some page or script of the edition: the built HTML pages and every script under
-# its _static except those under vendor/ (MathJax, which no page runs now), the theme's
+# its _static except those under vendor/ (axe-core, which only the tests inject), the theme's
 # fontawesome.js (no page loads it) and onnxruntime-web's ort* files. Anything else (@font-face,
 # @keyframes, element and attribute selectors) is kept. The theme's sheets stay in _static as
 # they were; which of them each merged sheet replaces is written beside the doctrees
