@@ -98,8 +98,8 @@ test:
 
 # Lighthouse on the built book (tests/test_lighthouse.py: issue 24's targets on the three heaviest
 # chapter pages of each edition), after both lanes, alone on the machine: Lighthouse's phone
-# simulation multiplies the main thread's observed task times by four, so a run beside the other
-# lane would measure that lane's load as well as the page.
+# simulation multiplies the main thread's observed task times by its CPU slowdown (calibrated to
+# this machine), so a run beside the other lane would measure that lane's load as well as the page.
 test-lighthouse: setup chromium
 	$(PYTEST) -m lighthouse -s tests/test_lighthouse.py
 
