@@ -42,8 +42,10 @@ CHROME_FLAGS = " ".join(["--headless=new", *browser.FLAGS])  # Lighthouse launch
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 90, "accessibility": 100, "best-practices": 100, "seo": 100,
            "lcp_ms": 2500, "tbt_ms": 200, "cls": 0.1}
-# Total Blocking Time on the calibrated phone is above its 200 ms target on the longest chapter
-# pages (issue 24 is open on it; the test prints each page's shortfall). Until that work is done,
+# Total Blocking Time is not reliably under its 200 ms target on the longest chapter pages: medians
+# of 226-276 ms at Lighthouse's default slowdown on another machine, 241 and 330 ms at a
+# slowdown of 5.3x here (issue 24 is open on it; the test prints each page's shortfall). Until
+# that work is done,
 # the test holds the median under this ceiling, so that it cannot grow unnoticed: a page that
 # loaded the widget manager again, or ran a long script at load, would pass it by far.
 TBT_CEILING_MS = 500
@@ -99,8 +101,8 @@ def slowdown_for(benchmark_index: float) -> float:
     """The CPU slowdown multiplier that makes a host of this BenchmarkIndex Lighthouse's mid-tier phone."""
     (i0, m0), (i1, m1), (i2, m2) = SLOWDOWN_ANCHORS
     if not benchmark_index >= i0:  # also NaN
-        raise ValueError(f"BenchmarkIndex {benchmark_index} is below {i0}, a low-end phone's: this machine "
-                         "is slower than the phone Lighthouse simulates, which it cannot then simulate")
+        raise ValueError(f"BenchmarkIndex {benchmark_index} is below {i0}, where Lighthouse's calculator "
+                         "stops: this machine is no faster than the phone it should simulate")
     if benchmark_index <= i1:
         return m0 + (m1 - m0) * (benchmark_index - i0) / (i1 - i0)
     if benchmark_index <= i2:
