@@ -209,11 +209,6 @@ def calibration_line(cpu: dict) -> str:
             f"{cpu['cpu_slowdown']:.2f}x, {how}")
 
 
-def audit(url: str, categories: tuple[str, ...] = CATEGORIES) -> dict:
-    """One URL, alone: its BenchmarkIndex calibrates its slowdown (``audit_all``)."""
-    return audit_all([(url, categories)])[0][0]
-
-
 PERFORMANCE = ("performance", "fcp_ms", "lcp_ms", "tbt_ms", "cls", "tti_ms", "bytes")
 
 

@@ -128,7 +128,7 @@ def test_a_page_is_judged_on_each_metrics_median_and_the_full_runs_other_categor
 def test_the_cpu_slowdown_is_calibrated_to_lighthouses_mid_tier_phone():
     """lighthouse.slowdown_for follows the anchors of Lighthouse's CPU throttling calculator: the
     default 4x for a host of BenchmarkIndex 1533, less for a slower host, more for a faster one;
-    a host slower than a low-end phone is refused with the reason."""
+    a host below 150, where the calculator stops, is refused with the reason."""
     assert [round(lighthouse.slowdown_for(i), 2) for i in (150, 475, 800, 1050, 1300, 1533, 1766, 2000)] == \
         [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0]
     steps = [lighthouse.slowdown_for(i) for i in range(150, 3000, 7)]
