@@ -11,9 +11,13 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 import re
+import sys
 
 import yaml
 from browser_helpers import offline_context
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
+import browser as browser_script  # noqa: E402  (scripts/browser.py)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -184,12 +188,20 @@ SIDEBARS = """() => [Array.from(document.querySelectorAll('dialog')).filter(d =>
     Math.round(document.querySelector('.bd-sidebar-primary').getBoundingClientRect().left)]"""
 
 
+# The links a reader can see in an element (by id): laid out, not hidden.
+VISIBLE_LINKS = """id => Array.from(document.getElementById(id).querySelectorAll('a[href]')).filter(a => {
+    const r = a.getBoundingClientRect(), s = getComputedStyle(a);
+    return r.width > 0 && r.height > 0 && s.visibility === 'visible'; }).map(a => a.getAttribute('href'))"""
+
+
 def test_the_menu_buttons_a_reader_sees_open_the_contents_on_a_phone_and_hide_them_on_a_desktop(
-        browser, book_server):
+        built_html, browser, book_server):
     """The theme binds its sidebar buttons to the first .primary-toggle / .secondary-toggle, which
     is hidden; book.js hands the visible buttons' clicks to it. On a phone the menu button opens
-    the table of contents (and the other button the page's contents) in a dialog; on a desktop it
-    hides the sidebar, and shows it again."""
+    the table of contents (and the other button the page's contents) in a dialog, with every
+    chapter in the table (on a phone book.css leaves the page's own sidebars out of the layout, and
+    the theme moves their contents into the dialog); on a desktop it hides the sidebar, and shows
+    it again."""
     for width, press, expect in ((390, "primary", ["pst-primary-sidebar-modal"]),
                                  (390, "secondary", ["pst-secondary-sidebar-modal"]),
                                  (1280, "primary", [])):
@@ -203,6 +215,15 @@ def test_the_menu_buttons_a_reader_sees_open_the_contents_on_a_phone_and_hide_th
                 page.wait_for_timeout(300)
                 now_open, now_left = page.evaluate(SIDEBARS)
                 assert now_open == expect, (edition, width, press, now_open)
+                if width < 960:  # the dialog shows what the hidden sidebar held (book.css hides it)
+                    links = page.evaluate(VISIBLE_LINKS, expect[0])
+                    if press == "primary":
+                        chapters = {p.name for p in (built_html / edition / "chapters").glob("*.html")}
+                        listed = {href.rsplit("/", 1)[-1].split("#")[0] for href in links}
+                        missing = chapters - listed - {"05_masking.html"}  # this page's own: "#"
+                        assert not missing, (edition, "not in the menu", sorted(missing))
+                    else:
+                        assert len(links) >= 5, (edition, links)
                 if width > 992:  # the sidebar slides out of view, and back
                     assert left >= 0 and now_left < 0, (edition, left, now_left)
                     page.locator("button.primary-toggle >> visible=true").first.click()
@@ -211,6 +232,45 @@ def test_the_menu_buttons_a_reader_sees_open_the_contents_on_a_phone_and_hide_th
                 assert page.sa_console_errors == [], page.sa_console_errors
             finally:
                 context.close()
+
+
+# What a screen reader is given of a page's maths: the accessibility tree's MathML nodes, role and
+# name, in order (Chromium names the roles MathMLMath, MathMLIdentifier, ...; others say math).
+def _maths_read_aloud(cdp) -> list[tuple[str, str]]:
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    return [(n["role"]["value"], str(n.get("name", {}).get("value", ""))) for n in nodes
+            if not n.get("ignored") and (n.get("role", {}).get("value", "").startswith("MathML")
+                                         or n.get("role", {}).get("value") == "math")]
+
+
+def test_every_formula_stays_in_the_accessibility_tree_on_a_phone(browser, book_server):
+    """book.css lays out MathJax's MathML copy of each formula (for screen readers) only near the
+    screen (content-visibility: auto), like the sections after the first. A screen reader must
+    still be given every formula: on a phone, a chapter of each edition gives the same maths to
+    the accessibility tree (every node, in order) as it does with the MathML laid out, and a
+    formula for almost every one on the page. Chromium builds the whole tree, as it does when a
+    screen reader runs, only in its full accessibility mode: the browser is launched in it."""
+    reader = browser.browser_type.launch(executable_path=browser_script.require_chromium(),
+                                         args=[*browser_script.FLAGS, "--force-renderer-accessibility"])
+    for edition in ("", "zh/"):
+        context, page = offline_context(reader, book_server, width=390, height=844)
+        try:
+            page.goto(f"{book_server}/{edition}chapters/04_scaling.html", wait_until="load")
+            skipped = page.evaluate("""() => Array.from(document.querySelectorAll('mjx-assistive-mml'))
+                .map(m => getComputedStyle(m).contentVisibility)""")
+            assert len(skipped) > 50 and set(skipped) == {"auto"}, (edition, set(skipped))
+            cdp = context.new_cdp_session(page)
+            cdp.send("Accessibility.enable")
+            given = _maths_read_aloud(cdp)
+            formulas = [name for role, name in given if role in ("MathMLMath", "math")]
+            assert len(formulas) >= 0.95 * len(skipped), (edition, len(formulas), len(skipped))
+            page.add_style_tag(content="mjx-assistive-mml { content-visibility: visible !important; }")
+            page.wait_for_timeout(300)
+            assert _maths_read_aloud(cdp) == given, edition
+            assert page.sa_console_errors == [], page.sa_console_errors
+        finally:
+            context.close()
+    reader.close()
 
 
 def test_an_explorer_works_opened_from_disk(built_html, browser):
