@@ -56,6 +56,11 @@ STYLES = """props => Array.from(document.querySelectorAll('html, body, body *'))
 })"""
 
 
+# True once the page's element count is the same at two polls in a row.
+SETTLED = """() => { const n = document.getElementsByTagName('*').length;
+    const same = window.saElementCount === n; window.saElementCount = n; return same; }"""
+
+
 def originals(built_html: pathlib.Path, page_path: str) -> tuple[str, str]:
     """(the page as built, the same page linking the sheets its merged sheet replaced)."""
     zh = page_path.startswith("zh/")
@@ -84,6 +89,9 @@ def computed_styles(browser, server, page_path, mode, width, press=None, html=No
             page.locator(press + " >> visible=true").first.click()
             page.wait_for_function("document.querySelector('dialog[open]') !== null")
         page.wait_for_timeout(100)
+        # settled: the explorers near the screen build their canvases and warm their states when
+        # the machine is idle, so two loads can differ in elements for a while (a busy machine)
+        page.wait_for_function(SETTLED, polling=300, timeout=15000)
         return page.evaluate(STYLES, PROPERTIES)
     finally:
         context.close()
