@@ -252,25 +252,27 @@ def test_every_formula_stays_in_the_accessibility_tree_on_a_phone(browser, book_
     screen reader runs, only in its full accessibility mode: the browser is launched in it."""
     reader = browser.browser_type.launch(executable_path=browser_script.require_chromium(),
                                          args=[*browser_script.FLAGS, "--force-renderer-accessibility"])
-    for edition in ("", "zh/"):
-        context, page = offline_context(reader, book_server, width=390, height=844)
-        try:
-            page.goto(f"{book_server}/{edition}chapters/04_scaling.html", wait_until="load")
-            skipped = page.evaluate("""() => Array.from(document.querySelectorAll('mjx-assistive-mml'))
-                .map(m => getComputedStyle(m).contentVisibility)""")
-            assert len(skipped) > 50 and set(skipped) == {"auto"}, (edition, set(skipped))
-            cdp = context.new_cdp_session(page)
-            cdp.send("Accessibility.enable")
-            given = _maths_read_aloud(cdp)
-            formulas = [name for role, name in given if role in ("MathMLMath", "math")]
-            assert len(formulas) >= 0.95 * len(skipped), (edition, len(formulas), len(skipped))
-            page.add_style_tag(content="mjx-assistive-mml { content-visibility: visible !important; }")
-            page.wait_for_timeout(300)
-            assert _maths_read_aloud(cdp) == given, edition
-            assert page.sa_console_errors == [], page.sa_console_errors
-        finally:
-            context.close()
-    reader.close()
+    try:
+        for edition in ("", "zh/"):
+            context, page = offline_context(reader, book_server, width=390, height=844)
+            try:
+                page.goto(f"{book_server}/{edition}chapters/04_scaling.html", wait_until="load")
+                skipped = page.evaluate("""() => Array.from(document.querySelectorAll('mjx-assistive-mml'))
+                    .map(m => getComputedStyle(m).contentVisibility)""")
+                assert len(skipped) > 50 and set(skipped) == {"auto"}, (edition, set(skipped))
+                cdp = context.new_cdp_session(page)
+                cdp.send("Accessibility.enable")
+                given = _maths_read_aloud(cdp)
+                formulas = [name for role, name in given if role in ("MathMLMath", "math")]
+                assert len(formulas) >= 0.95 * len(skipped), (edition, len(formulas), len(skipped))
+                page.add_style_tag(content="mjx-assistive-mml { content-visibility: visible !important; }")
+                page.wait_for_timeout(300)
+                assert _maths_read_aloud(cdp) == given, edition
+                assert page.sa_console_errors == [], page.sa_console_errors
+            finally:
+                context.close()
+    finally:
+        reader.close()
 
 
 def test_an_explorer_works_opened_from_disk(built_html, browser):
