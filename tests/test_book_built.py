@@ -11,13 +11,10 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 import re
-import sys
 
 import yaml
+from browser import FLAGS, require_chromium  # scripts/browser.py (conftest puts scripts/ on the path)
 from browser_helpers import offline_context
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
-import browser as browser_script  # noqa: E402  (scripts/browser.py)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -250,8 +247,8 @@ def test_every_formula_stays_in_the_accessibility_tree_on_a_phone(browser, book_
     the accessibility tree (every node, in order) as it does with the MathML laid out, and a
     formula for almost every one on the page. Chromium builds the whole tree, as it does when a
     screen reader runs, only in its full accessibility mode: the browser is launched in it."""
-    reader = browser.browser_type.launch(executable_path=browser_script.require_chromium(),
-                                         args=[*browser_script.FLAGS, "--force-renderer-accessibility"])
+    reader = browser.browser_type.launch(executable_path=require_chromium(),
+                                         args=[*FLAGS, "--force-renderer-accessibility"])
     try:
         for edition in ("", "zh/"):
             context, page = offline_context(reader, book_server, width=390, height=844)
